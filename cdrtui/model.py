@@ -1,0 +1,197 @@
+"""The normalised call and the filter over it: plain data, no I/O (design.md §2.1)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+_NON_DIGITS = re.compile(r"\D+")
+
+
+class Direction(str, Enum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    INTERNAL = "internal"
+    UNKNOWN = "unknown"
+
+
+class Status(str, Enum):
+    ANSWERED = "answered"
+    MISSED = "missed"
+    BUSY = "busy"
+    FAILED = "failed"
+    IN_PROGRESS = "in_progress"
+    UNKNOWN = "unknown"
+
+
+# The JSONL keys and CSV columns, in contract order.
+CALL_KEYS: tuple[str, ...] = (
+    "provider",
+    "id",
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "direction",
+    "status",
+    "from",
+    "to",
+    "duration_s",
+    "billable_s",
+    "cost",
+    "currency",
+    "recording_urls",
+    "end_reason",
+    "provider_status",
+)
+
+
+def rfc3339(value: datetime | None) -> str | None:
+    """RFC 3339 UTC with whole seconds and a Z suffix, as the contract wants."""
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def digits(text: str | None) -> str:
+    return _NON_DIGITS.sub("", text or "")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One call, normalised. `raw` keeps the provider's record for the details view."""
+
+    provider: str
+    id: str
+    started_at: datetime | None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    direction: Direction = Direction.UNKNOWN
+    status: Status = Status.UNKNOWN
+    from_: str | None = None
+    to: str | None = None
+    duration_s: int = 0
+    billable_s: int | None = None
+    cost: float | None = None
+    currency: str | None = None
+    recording_urls: tuple[str, ...] = ()
+    end_reason: str | None = None
+    provider_status: str | None = None
+    raw: Any = field(default=None, compare=False, repr=False)
+    # Names of fields that were present but malformed and so became null/default.
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's JSON object, keys in contract order."""
+        return {
+            "provider": self.provider,
+            "id": self.id,
+            "started_at": rfc3339(self.started_at),
+            "answered_at": rfc3339(self.answered_at),
+            "ended_at": rfc3339(self.ended_at),
+            "direction": self.direction.value,
+            "status": self.status.value,
+            "from": self.from_,
+            "to": self.to,
+            "duration_s": self.duration_s,
+            "billable_s": self.billable_s,
+            "cost": self.cost,
+            "currency": self.currency,
+            "recording_urls": list(self.recording_urls),
+            "end_reason": self.end_reason,
+            "provider_status": self.provider_status,
+        }
+
+    def sort_key(self) -> tuple[float, str]:
+        """Ascending key; newest first is `reverse=True`. A call with no start sorts oldest."""
+        ts = self.started_at.timestamp() if self.started_at else float("-inf")
+        return (ts, self.id)
+
+
+FILTER_NAMES: tuple[str, ...] = (
+    "since",
+    "until",
+    "direction",
+    "status",
+    "number",
+    "min_duration",
+    "has_recording",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CallFilter:
+    """What the user asked for. `since` is inclusive, `until` exclusive, both on started_at."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    direction: Direction | None = None
+    statuses: frozenset[Status] = frozenset()
+    number: str | None = None
+    min_duration: int | None = None
+    has_recording: bool | None = None
+
+    @property
+    def number_digits(self) -> str:
+        return digits(self.number)
+
+    def active(self) -> frozenset[str]:
+        """Names (from FILTER_NAMES) of the filters that constrain anything."""
+        names = set()
+        if self.since is not None:
+            names.add("since")
+        if self.until is not None:
+            names.add("until")
+        if self.direction is not None:
+            names.add("direction")
+        if self.statuses:
+            names.add("status")
+        if self.number_digits:
+            names.add("number")
+        if self.min_duration:
+            names.add("min_duration")
+        if self.has_recording is not None:
+            names.add("has_recording")
+        return frozenset(names)
+
+    def pinned(self, snapshot: datetime) -> CallFilter:
+        """This filter with `until` no later than the snapshot, so pages don't shift."""
+        until = snapshot if self.until is None else min(self.until, snapshot)
+        return replace(self, until=until)
+
+    def matches(self, call: Call, only: frozenset[str] | None = None) -> bool:
+        """True when the call passes every active filter (or just those named in `only`)."""
+        names = self.active() if only is None else only & self.active()
+        if not names:
+            return True
+        start = call.started_at
+        if "since" in names and (start is None or start < self.since):  # type: ignore[operator]
+            return False
+        if "until" in names and (start is None or start >= self.until):  # type: ignore[operator]
+            return False
+        if "direction" in names and call.direction != self.direction:
+            return False
+        if "status" in names and call.status not in self.statuses:
+            return False
+        if "number" in names:
+            wanted = self.number_digits
+            if wanted not in digits(call.from_) and wanted not in digits(call.to):
+                return False
+        if "min_duration" in names and call.duration_s < (self.min_duration or 0):
+            return False
+        return not ("has_recording" in names and bool(call.recording_urls) != self.has_recording)
+
+
+@dataclass(slots=True)
+class Page:
+    """One page of a provider listing, newest first, as the provider returned it."""
+
+    calls: list[Call]
+    # Rows the server sent (malformed ones included): decides "short page".
+    rows: int
+    # Total matching rows if the provider says so and it is believable, else None.
+    total: int | None = None
+    # True when the provider knows there is nothing after this page.
+    last: bool = False

@@ -1,0 +1,284 @@
+"""What every provider client offers, and the tolerant field reader they parse records with."""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any, ClassVar, Literal
+
+import httpx
+
+from ..model import Call, CallFilter, Page
+from ..timeparse import UTC, parse_hms, parse_instant
+from .http import ApiError, HttpClient, RetryPolicy, TransportState
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialField:
+    """One thing a user types into the login form (or sets in the environment)."""
+
+    name: str
+    label: str
+    env: str | None = None
+    secret: bool = False
+    required: bool = True
+    kind: Literal["text", "path", "url", "bool"] = "text"
+    help: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    """What a provider is and can do, as data (the UI and paging read it; nothing else)."""
+
+    id: str
+    name: str
+    fields: tuple[CredentialField, ...]
+    default_base_url: str | None
+    # Filters (model.FILTER_NAMES) the API applies exactly; paging.py applies the rest locally.
+    server_filters: frozenset[str]
+    # Rows per page: the most the API gives, and whether it decides the size itself (2chat).
+    max_page_size: int
+    fixed_page_size: bool = False
+    # Pages that may be fetched at once without upsetting the provider.
+    max_concurrency: int = 4
+    # The listing needs a date window (Voximplant): without `since`, use this many days.
+    default_window_days: int | None = None
+
+    @property
+    def base_url_env(self) -> str:
+        return f"CDRTUI_{self.id.upper()}_BASE_URL"
+
+    @property
+    def secret_fields(self) -> tuple[CredentialField, ...]:
+        return tuple(f for f in self.fields if f.secret)
+
+
+@dataclass(slots=True)
+class Recording:
+    """A recording (or transcript) of a call, and how to fetch it."""
+
+    url: str
+    label: str = "recording"
+    size: int | None = None  # bytes, when the provider says (used to check a download)
+    content_type: str | None = None
+    # Send the provider's credentials along (VoIPstudio /monitors, Voximplant secure storage).
+    needs_auth: bool = False
+    file_name: str | None = None  # a provider-suggested name; sanitised before use
+
+
+@dataclass(slots=True)
+class Leg:
+    """One leg of a call (Voximplant `calls[]`, a PortSIP call log of the same session)."""
+
+    started_at: datetime | None
+    duration_s: int | None
+    from_: str | None
+    to: str | None
+    direction: str | None
+    answered: bool | None
+    cost: float | None
+    end_reason: str | None
+
+
+@dataclass(slots=True)
+class CostLine:
+    label: str
+    amount: float | None
+    note: str = ""
+
+
+@dataclass(slots=True)
+class CallDetails:
+    """Everything the details view shows for one call."""
+
+    call: Call
+    raw: Any
+    legs: list[Leg] = field(default_factory=list)
+    costs: list[CostLine] = field(default_factory=list)
+    recordings: list[Recording] = field(default_factory=list)
+    trace: str | None = None  # VoIPstudio `.trace`
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. 2Chat's agent
+
+
+class Provider(abc.ABC):
+    """A client of one provider API. Never imports Textual; all I/O is async httpx."""
+
+    spec: ClassVar[ProviderSpec]
+
+    def __init__(
+        self,
+        credentials: Mapping[str, str],
+        *,
+        base_url: str | None = None,
+        verify: bool | str = True,
+        currency: str | None = None,
+        policy: RetryPolicy | None = None,
+        state: TransportState | None = None,
+    ) -> None:
+        self.credentials = dict(credentials)
+        self.base_url = (base_url or self.spec.default_base_url or "").rstrip("/")
+        self.verify = verify
+        self.currency = currency
+        self.policy = policy or RetryPolicy()
+        self.state = state or TransportState()
+        self._http: HttpClient | None = None
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    def secrets(self) -> list[str]:
+        """The credential values that must never be shown."""
+        return [self.credentials[f.name] for f in self.spec.fields if f.secret and self.credentials.get(f.name)]
+
+    @property
+    def http(self) -> HttpClient:
+        """The transport, built on first use so creating a provider costs nothing."""
+        if self._http is None:
+            self._http = self.make_http()
+        return self._http
+
+    @abc.abstractmethod
+    def make_http(self) -> HttpClient:
+        """Build the HttpClient: base URL, auth, envelope reader, secrets to redact."""
+
+    def server_side(self, flt: CallFilter) -> frozenset[str]:
+        """The active filters of `flt` this API applies exactly; paging.py applies the others.
+
+        Override when it depends on the value (2Chat can filter inbound/outbound, not internal).
+        """
+        return self.spec.server_filters & flt.active()
+
+    @abc.abstractmethod
+    async def check(self) -> str:
+        """Make one real, cheap API call; return a short description of the account."""
+
+    @abc.abstractmethod
+    async def fetch_page(self, flt: CallFilter, index: int, size: int) -> Page:
+        """Page `index` (0-based) of `size` rows of the listing, newest first.
+
+        Apply exactly the filters `server_side(flt)` names; ignore the rest (they run locally).
+        A provider with a fixed page size may return a different number of rows.
+        """
+
+    @abc.abstractmethod
+    async def details(self, call: Call) -> CallDetails:
+        """Fetch everything known about one call: raw record, legs, costs, recordings."""
+
+    @asynccontextmanager
+    async def open_recording(self, recording: Recording) -> AsyncIterator[httpx.Response]:
+        """Stream a recording. Public links get no credentials: a 2Chat key must never reach S3."""
+        if recording.needs_auth:
+            async with self.http.stream("GET", recording.url) as response:
+                yield response
+            return
+        bare = HttpClient(
+            self.id, self.base_url or recording.url, _plain_envelope, verify=self.verify, policy=self.policy
+        )
+        try:
+            async with bare.stream("GET", recording.url) as response:
+                yield response
+        finally:
+            await bare.aclose()
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def __aenter__(self) -> Provider:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def _plain_envelope(status: int, body: object) -> ApiError | None:
+    return None
+
+
+class Fields:
+    """Reads a provider record tolerantly: wrong types become None and are noted in `warnings`."""
+
+    __slots__ = ("raw", "warnings")
+
+    def __init__(self, raw: Any) -> None:
+        self.raw: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+        self.warnings: list[str] = [] if isinstance(raw, Mapping) else ["record"]
+
+    def _bad(self, key: str) -> None:
+        if key not in self.warnings:
+            self.warnings.append(key)
+
+    def get(self, key: str) -> Any:
+        return self.raw.get(key)
+
+    def text(self, key: str, source: Mapping[str, Any] | None = None) -> str | None:
+        """A trimmed string; '' and null are None; numbers are accepted as their text."""
+        value = (self.raw if source is None else source).get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self._bad(key)
+            return None
+        text = str(value).strip()
+        return text or None
+
+    def integer(self, key: str, source: Mapping[str, Any] | None = None) -> int | None:
+        """An int from an int, a float, a numeric string or 'H:MM:SS'; '' and null are None."""
+        value = (self.raw if source is None else source).get(key)
+        if value is None or value == "":
+            return None
+        try:
+            return parse_hms(value)
+        except (ValueError, OverflowError):
+            self._bad(key)
+            return None
+
+    def number(self, key: str, source: Mapping[str, Any] | None = None) -> float | None:
+        value = (self.raw if source is None else source).get(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool):
+            self._bad(key)
+            return None
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self._bad(key)
+            return None
+        if number != number or number in (float("inf"), float("-inf")):
+            self._bad(key)
+            return None
+        return number
+
+    def flag(self, key: str, source: Mapping[str, Any] | None = None) -> bool | None:
+        value = (self.raw if source is None else source).get(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, (int, float)) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+            return value.strip().lower() in ("true", "1")
+        self._bad(key)
+        return None
+
+    def time(self, key: str, tz: tzinfo = UTC, source: Mapping[str, Any] | None = None) -> datetime | None:
+        value = (self.raw if source is None else source).get(key)
+        try:
+            return parse_instant(value, tz)
+        except (ValueError, OverflowError, OSError):
+            self._bad(key)
+            return None
+
+
+def stable_id(*parts: object) -> str:
+    """A short id for records that have none (Unpod), stable across requests."""
+    digest = hashlib.sha1("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
+    return "h" + digest[:15]

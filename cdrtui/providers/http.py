@@ -1,0 +1,331 @@
+"""The one place for HTTP: timeouts, bounded retries with backoff, error envelopes, redaction.
+
+Every provider builds an `HttpClient` and gives it a function that reads its error envelope;
+the client turns status codes and envelopes into the typed errors of `errors.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import random
+import ssl
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import httpx
+
+from .errors import (
+    AuthError,
+    BadResponse,
+    CdrError,
+    NetworkError,
+    NotFound,
+    ProviderError,
+    RateLimited,
+    TLSError,
+)
+
+log = logging.getLogger("cdrtui.http")
+
+
+class Kind(str, Enum):
+    """How to treat a failed response."""
+
+    AUTH = "auth"  # refuse at once: credentials or role
+    RATE = "rate"  # throttled: wait (Retry-After) and retry
+    RETRY = "retry"  # transient: back off and retry
+    FATAL = "fatal"  # the request itself is wrong: no retry
+    NOT_FOUND = "not_found"
+
+
+@dataclass(slots=True)
+class ApiError:
+    """What a provider's error envelope said. `kind=None` lets the HTTP status decide."""
+
+    message: str
+    code: str | None = None
+    kind: Kind | None = None
+
+
+# Reads (status, parsed body or None) and returns the provider's error, or None when it's fine.
+EnvelopeReader = Callable[[int, Any], "ApiError | None"]
+
+
+def kind_for_status(status: int) -> Kind | None:
+    if status in (401, 403):
+        return Kind.AUTH
+    if status == 429:
+        return Kind.RATE
+    if status == 404:
+        return Kind.NOT_FOUND
+    if status in (408, 425) or status >= 500:
+        return Kind.RETRY
+    if status >= 400:
+        return Kind.FATAL
+    return None
+
+
+@dataclass(slots=True)
+class RetryPolicy:
+    attempts: int = 5  # tries in all, the first included
+    base_delay: float = 0.5
+    max_delay: float = 30.0  # cap for one wait, Retry-After included
+    timeout: float = 20.0
+
+
+@dataclass(slots=True)
+class TransportState:
+    """What the transport is doing, for the status line and the benchmarks."""
+
+    requests: int = 0
+    retries: int = 0
+    waiting_until: float | None = None  # monotonic time the current back-off ends
+    last_problem: str | None = None
+    listeners: list[Callable[[TransportState], None]] = field(default_factory=list)
+
+    def changed(self) -> None:
+        for listener in list(self.listeners):
+            listener(self)
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date), if any."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def parse_json(content: bytes) -> Any:
+    """JSON from bytes, tolerating invalid UTF-8 and raw control characters inside strings."""
+    return json.loads(content.decode("utf-8", errors="replace"), strict=False)
+
+
+def _describe_transport(exc: Exception, timeout: float) -> tuple[type[NetworkError], str]:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            reason = cause.verify_message or str(cause)
+            return TLSError, (
+                f"TLS certificate did not verify ({reason}); pass --ca-bundle PATH with the server's CA, "
+                "or --insecure to skip verification"
+            )
+        if isinstance(cause, ssl.SSLError):
+            return TLSError, f"TLS failed ({cause.reason or cause}); check the URL's scheme and port"
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, httpx.TimeoutException):
+        return NetworkError, f"no answer within {timeout:g} s"
+    if isinstance(exc, httpx.ConnectError):
+        return NetworkError, "cannot connect (connection refused or host unreachable)"
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+        return NetworkError, "the connection was reset or the response was cut short"
+    return NetworkError, f"network error ({type(exc).__name__})"
+
+
+class HttpClient:
+    """An httpx.AsyncClient with the project's retry and error rules."""
+
+    def __init__(
+        self,
+        provider: str,
+        base_url: str,
+        envelope: EnvelopeReader,
+        *,
+        auth: httpx.Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+        verify: bool | str = True,
+        policy: RetryPolicy | None = None,
+        secrets: Sequence[str] = (),
+        max_connections: int = 8,
+        state: TransportState | None = None,
+    ) -> None:
+        self.provider = provider
+        self.envelope = envelope
+        self.policy = policy or RetryPolicy()
+        self.secrets = [s for s in secrets if s]
+        self.state = state or TransportState()
+        verify_arg: bool | ssl.SSLContext = (
+            verify if isinstance(verify, bool) else ssl.create_default_context(cafile=verify)
+        )
+        self.client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/",
+            auth=auth,
+            headers=dict(headers or {}),
+            verify=verify_arg,
+            timeout=httpx.Timeout(self.policy.timeout, connect=min(10.0, self.policy.timeout)),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            follow_redirects=False,
+        )
+
+    def add_secret(self, secret: str) -> None:
+        if secret and secret not in self.secrets:
+            self.secrets.append(secret)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def _error(self, cls: type[CdrError], message: str, **kw: Any) -> CdrError:
+        return cls(redact(message, self.secrets), self.provider, **kw)
+
+    async def request_json(self, method: str, url: str, **kwargs: Any) -> Any:
+        """Send with retries; return the parsed JSON body or raise a typed error."""
+        _, body = await self._send(method, url, parse=True, **kwargs)
+        return body
+
+    async def request_bytes(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send with retries; return the response of a non-JSON resource (a trace, a file)."""
+        response, _ = await self._send(method, url, parse=False, **kwargs)
+        return response
+
+    @asynccontextmanager
+    async def stream(self, method: str, url: str, **kwargs: Any) -> AsyncIterator[httpx.Response]:
+        """A streamed download (no retry once bytes flow); errors are mapped as for requests."""
+        try:
+            async with self.client.stream(method, url, **kwargs) as response:
+                self.state.requests += 1
+                if response.status_code >= 400:
+                    await response.aread()
+                    body = self._try_json(response.content)
+                    raise self._map(response, self.envelope(response.status_code, body), body)
+                yield response
+        except httpx.TransportError as exc:
+            cls, message = _describe_transport(exc, self.policy.timeout)
+            raise self._error(cls, message) from None
+
+    @staticmethod
+    def _try_json(content: bytes) -> Any:
+        try:
+            return parse_json(content) if content else None
+        except ValueError:
+            return None
+
+    def _map(self, response: httpx.Response, api: ApiError | None, body: Any) -> CdrError:
+        status = response.status_code
+        kind = (api.kind if api else None) or kind_for_status(status) or Kind.FATAL
+        detail = api.message if api and api.message else f"HTTP {status}"
+        code = api.code if api else None
+        if kind is Kind.AUTH:
+            return self._error(AuthError, detail, status=status)
+        if kind is Kind.RATE:
+            return self._error(RateLimited, f"rate limited ({detail})", status=status, code=code)
+        if kind is Kind.NOT_FOUND:
+            return self._error(NotFound, detail, status=status, code=code)
+        return self._error(ProviderError, detail, status=status, code=code)
+
+    async def _send(self, method: str, url: str, *, parse: bool, **kwargs: Any) -> tuple[httpx.Response, Any]:
+        policy = self.policy
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            failure: CdrError
+            wait_hint: float | None = None
+            try:
+                response = await self.client.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                cls, message = _describe_transport(exc, policy.timeout)
+                failure = self._error(cls, message)
+                if cls is TLSError:
+                    raise failure from None
+            else:
+                self.state.requests += 1
+                log.debug(
+                    "%s %s %s -> %s in %.0f ms",
+                    self.provider,
+                    method,
+                    redact(str(response.url.copy_with(query=None)), self.secrets),
+                    response.status_code,
+                    (time.monotonic() - started) * 1000,
+                )
+                body: Any = None
+                bad_body = False
+                if parse or response.status_code >= 400:
+                    try:
+                        body = parse_json(response.content) if response.content else None
+                    except ValueError:
+                        bad_body = True
+                api = self.envelope(response.status_code, body)
+                if response.status_code < 400 and api is None:
+                    if not parse or (not bad_body and body is not None):
+                        self._recovered()
+                        return response, body
+                    kind = "empty" if not response.content else "not JSON"
+                    failure = self._error(
+                        BadResponse,
+                        f"the response was {kind} (HTTP {response.status_code})",
+                        status=response.status_code,
+                    )
+                else:
+                    failure = self._map(response, api, body)
+                    kind_ = (api.kind if api else None) or kind_for_status(response.status_code)
+                    if kind_ not in (Kind.RATE, Kind.RETRY):
+                        raise failure
+                    wait_hint = retry_after(response)
+            if attempt >= policy.attempts:
+                self.state.waiting_until = None
+                self.state.last_problem = str(failure)
+                self.state.changed()
+                if isinstance(failure, (RateLimited, BadResponse, NetworkError)):
+                    failure.message += f" (gave up after {attempt} tries)"
+                raise failure
+            delay = self._delay(attempt, wait_hint)
+            self.state.retries += 1
+            self.state.waiting_until = time.monotonic() + delay
+            self.state.last_problem = str(failure)
+            self.state.changed()
+            log.info("%s: %s; retry %d/%d in %.1f s", self.provider, failure, attempt, policy.attempts - 1, delay)
+            await asyncio.sleep(delay)
+
+    def _delay(self, attempt: int, hint: float | None) -> float:
+        if hint is not None:
+            return min(hint, self.policy.max_delay)
+        # Full jitter: spreads clients that failed together.
+        ceiling = min(self.policy.max_delay, self.policy.base_delay * (2 ** (attempt - 1)))
+        return random.uniform(ceiling / 2, ceiling)
+
+    def _recovered(self) -> None:
+        if self.state.waiting_until is not None or self.state.last_problem is not None:
+            self.state.waiting_until = None
+            self.state.last_problem = None
+            self.state.changed()
+
+
+__all__ = [
+    "ApiError",
+    "AuthError",
+    "BadResponse",
+    "EnvelopeReader",
+    "HttpClient",
+    "Kind",
+    "NetworkError",
+    "ProviderError",
+    "RateLimited",
+    "RetryPolicy",
+    "TLSError",
+    "TransportState",
+    "kind_for_status",
+    "parse_json",
+    "redact",
+]
