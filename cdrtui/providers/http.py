@@ -287,7 +287,7 @@ class HttpClient:
                 self.state.waiting_until = None
                 self.state.last_problem = str(failure)
                 self.state.changed()
-                if isinstance(failure, (RateLimited, BadResponse, NetworkError)):
+                if attempt > 1:
                     failure.message += f" (gave up after {attempt} tries)"
                 raise failure
             delay = self._delay(attempt, wait_hint)
