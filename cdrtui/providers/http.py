@@ -34,6 +34,9 @@ from .errors import (
 
 log = logging.getLogger("cdrtui.http")
 
+# Every secret any client was given this run: the debug log's filter redacts them too.
+KNOWN_SECRETS: set[str] = set()
+
 
 class Kind(str, Enum):
     """How to treat a failed response."""
@@ -165,6 +168,7 @@ class HttpClient:
         self.envelope = envelope
         self.policy = policy or RetryPolicy()
         self.secrets = [s for s in secrets if s]
+        KNOWN_SECRETS.update(self.secrets)
         self.state = state or TransportState()
         verify_arg: bool | ssl.SSLContext = (
             verify if isinstance(verify, bool) else ssl.create_default_context(cafile=verify)
@@ -182,6 +186,7 @@ class HttpClient:
     def add_secret(self, secret: str) -> None:
         if secret and secret not in self.secrets:
             self.secrets.append(secret)
+            KNOWN_SECRETS.add(secret)
 
     async def aclose(self) -> None:
         await self.client.aclose()

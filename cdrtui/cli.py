@@ -1,0 +1,359 @@
+"""The `cdrtui` command (design.md §2). Heavy imports happen inside the command that needs them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from . import __version__
+from .model import CallFilter, Direction, Status
+from .providers.errors import CdrError, ConfigError
+from .providers.registry import BUILTIN
+
+if TYPE_CHECKING:
+    from .connect import Connection
+    from .providers.base import Provider
+
+COMMANDS = ("calls", "login", "profiles", "simulate")
+PROVIDERS = tuple(BUILTIN)
+EXIT_USAGE, EXIT_AUTH, EXIT_PROVIDER = 2, 3, 4
+
+
+class UsageError(Exception):
+    pass
+
+
+def err(message: str) -> None:
+    print(f"cdrtui: error: {message}", file=sys.stderr)
+
+
+def note(message: str) -> None:
+    print(f"cdrtui: {message}", file=sys.stderr)
+
+
+# --- argument parsing ----------------------------------------------------------------------------
+
+
+def _connection_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base-url", metavar="URL", help="API address (default: CDRTUI_<PROVIDER>_BASE_URL)")
+    parser.add_argument("--ca-bundle", metavar="PATH", help="verify TLS with this CA bundle (self-signed PBX)")
+    parser.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (loud)")
+    parser.add_argument("--debug", action="store_true", help="write a debug log (secrets redacted) and tracebacks")
+
+
+def calls_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="cdrtui calls",
+        description="List calls, newest first. Credentials come from CDRTUI_* environment variables "
+        "unless --profile is given. Times without an offset are UTC.",
+    )
+    p.add_argument("provider", choices=[*PROVIDERS, "all"])
+    p.add_argument("--profile", metavar="NAME", help="a profile saved with `cdrtui login`")
+    p.add_argument("--since", metavar="T", help="inclusive: ISO date/datetime or 15m, 24h, 7d")
+    p.add_argument("--until", metavar="T", help="exclusive: ISO date/datetime or 15m, 24h, 7d")
+    p.add_argument("--direction", choices=["inbound", "outbound", "internal"])
+    p.add_argument("--status", metavar="LIST", help="comma list of answered,missed,busy,failed,in_progress,unknown")
+    p.add_argument("--number", metavar="DIGITS", help="substring of from or to (non-digits ignored)")
+    p.add_argument("--min-duration", metavar="SECONDS", type=int)
+    p.add_argument("--limit", metavar="N", type=int)
+    p.add_argument("--format", choices=["table", "csv", "jsonl"], default="table")
+    _connection_args(p)
+    return p
+
+
+def tui_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="cdrtui",
+        description="Browse call detail records from VoIP providers. Commands: "
+        "calls PROVIDER, login PROVIDER, profiles, simulate; or PROVIDER to browse one provider "
+        "with credentials from the environment.",
+        epilog="Precedence: command-line flags > profile > environment > defaults.",
+    )
+    p.add_argument("--version", action="version", version=f"cdrtui {__version__}")
+    p.add_argument("provider", nargs="?", choices=PROVIDERS, help=argparse.SUPPRESS)
+    p.add_argument("--demo", action="store_true", help="run against built-in simulators of all five providers")
+    p.add_argument("--profile", metavar="NAME", help="open this saved profile")
+    _connection_args(p)
+    return p
+
+
+def parse_filter(args: argparse.Namespace) -> CallFilter:
+    from .timeparse import parse_when
+
+    try:
+        since = parse_when(args.since) if args.since else None
+        until = parse_when(args.until) if args.until else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if since and until and since >= until:
+        raise UsageError("--since must be before --until")
+    statuses: set[Status] = set()
+    if args.status:
+        for name in args.status.split(","):
+            name = name.strip().lower()
+            if not name:
+                continue
+            try:
+                statuses.add(Status(name))
+            except ValueError:
+                raise UsageError(
+                    f"unknown status {name!r} (answered, missed, busy, failed, in_progress, unknown)"
+                ) from None
+    if args.min_duration is not None and args.min_duration < 0:
+        raise UsageError("--min-duration must be 0 or more")
+    if args.limit is not None and args.limit < 0:
+        raise UsageError("--limit must be 0 or more")
+    if args.number is not None and not any(ch.isdigit() for ch in args.number):
+        raise UsageError("--number needs at least one digit")
+    return CallFilter(
+        since=since,
+        until=until,
+        direction=Direction(args.direction) if args.direction else None,
+        statuses=frozenset(statuses),
+        number=args.number,
+        min_duration=args.min_duration or None,
+    )
+
+
+def connection_of(args: argparse.Namespace) -> Connection:
+    from .connect import Connection
+
+    if args.ca_bundle and not os.path.isfile(args.ca_bundle):
+        raise UsageError(f"--ca-bundle {args.ca_bundle}: no such file")
+    if args.insecure:
+        note("warning: TLS certificate verification is OFF (--insecure); anyone on the path can read and alter traffic")
+    return Connection(base_url=args.base_url, ca_bundle=args.ca_bundle, insecure=args.insecure)
+
+
+# --- calls ---------------------------------------------------------------------------------------
+
+
+def _providers_for(args: argparse.Namespace) -> list[Provider]:
+    from .config import Config
+    from .connect import provider_from_env, provider_from_profile
+
+    conn = connection_of(args)
+    if args.profile:
+        config = Config.load()
+        profile = config.profiles.get(args.profile)
+        if profile is None:
+            raise ConfigError(f"no profile named {args.profile!r}; see `cdrtui profiles`")
+        if args.provider not in ("all", profile.provider):
+            raise UsageError(f"profile {args.profile!r} is a {profile.provider} profile, not {args.provider}")
+        return [provider_from_profile(profile, conn)]
+    if args.provider != "all":
+        return [provider_from_env(args.provider, conn)]
+    if args.base_url:
+        raise UsageError("--base-url needs one provider, not all (use CDRTUI_<PROVIDER>_BASE_URL)")
+    providers = []
+    for pid in PROVIDERS:
+        try:
+            providers.append(provider_from_env(pid, conn))
+        except ConfigError as exc:
+            note(f"skipping {exc}")
+    if not providers:
+        raise ConfigError("no provider has credentials in the environment (see `cdrtui calls --help`)")
+    return providers
+
+
+async def _run_calls(args: argparse.Namespace, flt: CallFilter) -> int:
+    from .export import make_writer, merge_newest_first, tie_sorted, write_stream
+    from .paging import PagedSource, now_utc
+
+    providers = _providers_for(args)
+    snapshot = now_utc()
+    try:
+        streams = []
+        for provider in providers:
+            source = PagedSource(provider, flt, snapshot=snapshot)
+            if source.implied_days:
+                note(f"{provider.id}: no --since given; listing the last {source.implied_days} days")
+            streams.append(source.iter_calls())
+        stream = streams[0] if len(streams) == 1 else merge_newest_first(streams)
+        writer = make_writer(args.format, sys.stdout)
+        await write_stream(tie_sorted(stream), writer, limit=args.limit)
+    finally:
+        for provider in providers:
+            await provider.aclose()
+    return 0
+
+
+def cmd_calls(argv: Sequence[str]) -> int:
+    args = calls_parser().parse_args(argv)
+    if args.debug:
+        from .logsetup import setup_debug_log
+
+        note(f"debug log: {setup_debug_log()}")
+    try:
+        flt = parse_filter(args)
+        if args.limit == 0:
+            return 0
+        return asyncio.run(_run_calls(args, flt))
+    except UsageError as exc:
+        err(str(exc))
+        return EXIT_USAGE
+    except CdrError as exc:
+        if args.debug:
+            import logging
+
+            logging.getLogger("cdrtui").exception("calls failed")
+        err(_explain(exc))
+        return exc.exit_code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+def _explain(exc: CdrError) -> str:
+    from .providers.errors import AuthError, NetworkError, RateLimited
+
+    text = str(exc)
+    if isinstance(exc, AuthError):
+        return f"{text} — the provider refused the credentials; check them (or the role/org) and retry"
+    if isinstance(exc, RateLimited):
+        return f"{text} — try again later or narrow the window with --since"
+    if isinstance(exc, NetworkError):
+        return f"{text} — check the address (--base-url) and your network"
+    return text
+
+
+def _quiet_stdout() -> None:
+    # Python flushes stdout at exit; point it at devnull so a closed pipe doesn't print a traceback.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+# --- profiles, login -----------------------------------------------------------------------------
+
+
+def cmd_profiles(argv: Sequence[str]) -> int:
+    from .config import Config, config_path, downloads_dir, log_dir, secrets_path
+    from .secrets import keyring_status
+
+    argparse.ArgumentParser(prog="cdrtui profiles", description="List profiles and where files live.").parse_args(argv)
+    try:
+        config = Config.load()
+    except ConfigError as exc:
+        err(str(exc))
+        return EXIT_USAGE
+    if config.profiles:
+        print(f"{'PROFILE':20} {'PROVIDER':11} {'SECRET IN':9} BASE URL")
+        for p in sorted(config.profiles.values(), key=lambda p: (p.provider, p.name)):
+            print(f"{p.name:20} {p.provider:11} {p.secret_store:9} {p.base_url or '(default)'}")
+    else:
+        print("No profiles yet: run `cdrtui login PROVIDER`, or `cdrtui --demo` to try it.")
+    usable, backend = keyring_status()
+    print()
+    print(f"config:    {config_path()}")
+    print(f"secrets:   OS keyring ({backend})" if usable else f"secrets:   {backend}")
+    print(f"           opt-in file: {secrets_path()}  (0600, only when you choose it)")
+    print(f"logs:      {log_dir()}  (written with --debug)")
+    print(f"downloads: {downloads_dir()}")
+    return 0
+
+
+def cmd_login(argv: Sequence[str]) -> int:
+    p = argparse.ArgumentParser(prog="cdrtui login", description="Prompt for credentials, test them, save a profile.")
+    p.add_argument("provider", choices=PROVIDERS)
+    p.add_argument("--profile", metavar="NAME")
+    _connection_args(p)
+    args = p.parse_args(argv)
+    from .login_cli import run_login
+
+    try:
+        return run_login(args)
+    except UsageError as exc:
+        err(str(exc))
+        return EXIT_USAGE
+    except CdrError as exc:
+        err(_explain(exc))
+        return exc.exit_code
+    except (KeyboardInterrupt, EOFError):
+        print(file=sys.stderr)
+        return 130
+
+
+# --- simulate ------------------------------------------------------------------------------------
+
+
+def cmd_simulate(argv: Sequence[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="cdrtui simulate", description="Run the five provider simulators on 127.0.0.1 until Ctrl-C."
+    )
+    p.add_argument("--port", type=int, default=0, help="first port (the five use N..N+4); default: any free")
+    p.add_argument("--calls", type=int, help="calls per provider (default: the demo's account sizes)")
+    p.add_argument("--latency", type=float, default=0.0, metavar="MS", help="added latency per request")
+    p.add_argument("--seed", type=int, default=1)
+    args = p.parse_args(argv)
+    import time
+
+    from .simulators.registry import start_all
+
+    seconds = max(0.0, args.latency) / 1000
+    running = start_all(port=args.port, calls=args.calls, latency=(seconds, seconds), seed=args.seed)
+    try:
+        print("cdrtui simulators on 127.0.0.1 (fake accounts; Ctrl-C stops them)\n")
+        for sim in running:
+            print(f"{sim.provider:11} {sim.base_url}")
+        print("\n# credentials, for your shell:")
+        for sim in running:
+            for key, value in sim.env().items():
+                print(f"export {key}={_shell_quote(value)}")
+        sys.stdout.flush()
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for sim in running:
+            sim.stop()
+
+
+def _shell_quote(value: str) -> str:
+    import shlex
+
+    return shlex.quote(value)
+
+
+# --- the TUI -------------------------------------------------------------------------------------
+
+
+def cmd_tui(argv: Sequence[str]) -> int:
+    args = tui_parser().parse_args(argv)
+    if args.debug:
+        from .logsetup import setup_debug_log
+
+        note(f"debug log: {setup_debug_log()}")
+    try:
+        conn = connection_of(args)
+        from .tui.launch import launch
+
+        return launch(args, conn)
+    except UsageError as exc:
+        err(str(exc))
+        return EXIT_USAGE
+    except CdrError as exc:
+        err(_explain(exc))
+        return exc.exit_code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv else None
+    handlers = {"calls": cmd_calls, "login": cmd_login, "profiles": cmd_profiles, "simulate": cmd_simulate}
+    if command in handlers:
+        return handlers[command](argv[1:])
+    return cmd_tui(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

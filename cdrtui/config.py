@@ -1,0 +1,167 @@
+"""Profiles and settings in a TOML file under platformdirs' config dir. Never a secret in here."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+from .providers.errors import ConfigError
+
+APP = "cdrtui"
+# Settings a profile holds besides the provider's own (non-secret) credential fields.
+PROFILE_KEYS = ("provider", "base_url", "currency", "ca_bundle", "insecure", "password_command", "secret_store")
+
+
+def _home() -> Path | None:
+    """CDRTUI_HOME puts config, secrets, logs and downloads under one folder (tests, portable use)."""
+    value = os.environ.get("CDRTUI_HOME")
+    return Path(value).expanduser() if value else None
+
+
+def config_dir() -> Path:
+    home = _home()
+    if home:
+        return home / "config"
+    from platformdirs import user_config_path
+
+    return user_config_path(APP, appauthor=False)
+
+
+def log_dir() -> Path:
+    home = _home()
+    if home:
+        return home / "logs"
+    from platformdirs import user_log_path
+
+    return user_log_path(APP, appauthor=False)
+
+
+def downloads_dir() -> Path:
+    home = _home()
+    if home:
+        return home / "downloads"
+    from platformdirs import user_downloads_path
+
+    return user_downloads_path() / APP
+
+
+def config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+def secrets_path() -> Path:
+    return config_dir() / "secrets.toml"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write atomically with mode 0600 from the first byte (no window where others can read)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mkstemp creates it 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class Profile:
+    name: str
+    provider: str
+    base_url: str | None = None
+    currency: str | None = None
+    ca_bundle: str | None = None
+    insecure: bool = False
+    password_command: str | None = None
+    # Where the secret lives: "keyring" (default), "file" (opt-in 0600 file) or "env" (not stored).
+    secret_store: str = "keyring"
+    fields: dict[str, str] = field(default_factory=dict)  # the provider's non-secret fields
+
+    @property
+    def verify(self) -> bool | str:
+        if self.insecure:
+            return False
+        return self.ca_bundle or True
+
+    def to_toml(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"provider": self.provider}
+        for key in ("base_url", "currency", "ca_bundle", "password_command"):
+            if getattr(self, key):
+                data[key] = getattr(self, key)
+        if self.insecure:
+            data["insecure"] = True
+        if self.secret_store != "keyring":
+            data["secret_store"] = self.secret_store
+        data.update({k: v for k, v in self.fields.items() if v})
+        return data
+
+    @classmethod
+    def from_toml(cls, name: str, data: dict[str, Any]) -> Profile:
+        if not isinstance(data, dict) or not isinstance(data.get("provider"), str):
+            raise ConfigError(f"profile {name!r} in {config_path()} has no provider")
+        known = {k: data[k] for k in PROFILE_KEYS if k in data}
+        fields = {k: str(v) for k, v in data.items() if k not in PROFILE_KEYS}
+        return cls(
+            name=name,
+            provider=known["provider"],
+            base_url=known.get("base_url"),
+            currency=known.get("currency"),
+            ca_bundle=known.get("ca_bundle"),
+            insecure=bool(known.get("insecure", False)),
+            password_command=known.get("password_command"),
+            secret_store=str(known.get("secret_store", "keyring")),
+            fields=fields,
+        )
+
+
+@dataclass
+class Config:
+    path: Path
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)  # binding id -> keys, for App.set_keymap
+    default_profile: str | None = None
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Config:
+        path = path or config_path()
+        if not path.exists():
+            return cls(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}") from None
+        profiles = {name: Profile.from_toml(name, value) for name, value in (data.get("profiles") or {}).items()}
+        keys = {str(k): str(v) for k, v in (data.get("keys") or {}).items()}
+        default = data.get("default_profile")
+        return cls(path, profiles, keys, default if isinstance(default, str) else None)
+
+    def save(self) -> None:
+        data: dict[str, Any] = {}
+        if self.default_profile:
+            data["default_profile"] = self.default_profile
+        if self.keys:
+            data["keys"] = dict(self.keys)
+        data["profiles"] = {name: p.to_toml() for name, p in sorted(self.profiles.items())}
+        write_private(self.path, tomli_w.dumps(data))
+
+    def for_provider(self, provider: str) -> list[Profile]:
+        return [p for p in self.profiles.values() if p.provider == provider]
+
+    def unique_name(self, provider: str) -> str:
+        name, n = provider, 2
+        while name in self.profiles:
+            name, n = f"{provider}-{n}", n + 1
+        return name

@@ -1,0 +1,211 @@
+"""Streaming CSV/JSONL/table writers and the newest-first merge, shared by the CLI and the app."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, Protocol, TextIO
+
+from .model import CALL_KEYS, Call
+from .text import csv_cell, sanitize
+
+FORMATS = ("table", "csv", "jsonl")
+# Valid JSON may carry these raw; escape them so a terminal or an editor can't be fooled by a line.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape_json(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def jsonl_line(call: Call) -> str:
+    return _JSON_UNSAFE.sub(_escape_json, json.dumps(call.to_dict(), ensure_ascii=False)) + "\n"
+
+
+class Writer(Protocol):
+    def write(self, call: Call) -> None: ...
+    def close(self) -> None: ...
+
+
+class JsonlWriter:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, call: Call) -> None:
+        self.out.write(jsonl_line(call))
+
+    def close(self) -> None:
+        self.out.flush()
+
+
+def csv_row(call: Call) -> list[Any]:
+    row: list[Any] = []
+    for key, value in call.to_dict().items():
+        if key == "recording_urls":
+            value = " ".join(value)
+        if value is None:
+            value = ""
+        row.append(csv_cell(value) if isinstance(value, str) else value)
+    return row
+
+
+class CsvWriter:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.writer = csv.writer(out, lineterminator="\n")
+        self.writer.writerow(CALL_KEYS)
+
+    def write(self, call: Call) -> None:
+        self.writer.writerow(csv_row(call))
+
+    def close(self) -> None:
+        self.out.flush()
+
+
+def fmt_duration(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    hours, rest = divmod(max(0, seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def fmt_cost(cost: float | None, currency: str | None) -> str:
+    if cost is None:
+        return ""
+    text = f"{cost:.4f}".rstrip("0").rstrip(".") if cost else "0"
+    return f"{text} {sanitize(currency, 8)}".strip()
+
+
+# (header, width, getter); width None = the rest of the line.
+TABLE_COLUMNS: Sequence[tuple[str, int | None, Callable[[Call], str]]] = (
+    ("STARTED (UTC)", 20, lambda c: c.started_at.strftime("%Y-%m-%d %H:%M:%S") if c.started_at else "?"),
+    ("DIR", 8, lambda c: c.direction.value),
+    ("FROM", 18, lambda c: c.from_ or ""),
+    ("TO", 18, lambda c: c.to or ""),
+    ("STATUS", 11, lambda c: c.status.value),
+    ("DUR", 8, lambda c: fmt_duration(c.duration_s)),
+    ("COST", 13, lambda c: fmt_cost(c.cost, c.currency)),
+    ("PROVIDER", 10, lambda c: c.provider),
+    ("REC", 3, lambda c: "●" if c.recording_urls else ""),
+    ("ID", None, lambda c: c.id),
+)
+
+
+def fit(text: str, width: int) -> str:
+    """Pad or cut to exactly `width` terminal cells (wide characters count twice)."""
+    from rich.cells import set_cell_size
+
+    return set_cell_size(text, width)
+
+
+class TableWriter:
+    """Fixed-width columns, written as the rows stream in; every provider string sanitised."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.out.write(self._line([h for h, _, _ in TABLE_COLUMNS]))
+
+    def _line(self, cells: list[str]) -> str:
+        parts = []
+        for (_, width, _), cell in zip(TABLE_COLUMNS, cells, strict=True):
+            parts.append(fit(cell, width) if width else cell)
+        return "  ".join(parts).rstrip() + "\n"
+
+    def write(self, call: Call) -> None:
+        self.out.write(self._line([sanitize(get(call), 200) for _, _, get in TABLE_COLUMNS]))
+
+    def close(self) -> None:
+        self.out.flush()
+
+
+def make_writer(fmt: str, out: TextIO) -> Writer:
+    if fmt == "jsonl":
+        return JsonlWriter(out)
+    if fmt == "csv":
+        return CsvWriter(out)
+    if fmt == "table":
+        return TableWriter(out)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def _id_key(call_id: str) -> tuple[int, int, str]:
+    return (1, int(call_id), "") if call_id.isdigit() and len(call_id) < 40 else (0, 0, call_id)
+
+
+def order_key(call: Call) -> tuple[int, tuple[int, int, str]]:
+    """Ascending sort key of the contract's order: started_at (to the second), then id."""
+    ts = int(call.started_at.timestamp()) if call.started_at else -(1 << 62)
+    return (ts, _id_key(call.id))
+
+
+async def tie_sorted(calls: AsyncIterator[Call]) -> AsyncIterator[Call]:
+    """Calls of the same second in id order (descending), whatever order the server used."""
+    group: list[Call] = []
+    second: int | None = None
+    async for call in calls:
+        key = order_key(call)[0]
+        if group and key != second:
+            group.sort(key=order_key, reverse=True)
+            for item in group:
+                yield item
+            group = []
+        second = key
+        group.append(call)
+    group.sort(key=order_key, reverse=True)
+    for item in group:
+        yield item
+
+
+async def merge_newest_first(streams: Sequence[AsyncIterator[Call]]) -> AsyncIterator[Call]:
+    """K-way merge of newest-first streams into one newest-first stream."""
+    heads: list[tuple[Call, AsyncIterator[Call]] | None] = []
+    for stream in streams:
+        first = await anext(stream, None)
+        heads.append((first, stream) if first is not None else None)
+    while True:
+        best = -1
+        for i, head in enumerate(heads):
+            if head is not None and (best < 0 or order_key(head[0]) > order_key(heads[best][0])):  # type: ignore[index]
+                best = i
+        if best < 0:
+            return
+        call, stream = heads[best]  # type: ignore[misc]
+        yield call
+        following = await anext(stream, None)
+        heads[best] = (following, stream) if following is not None else None
+
+
+async def write_stream(
+    calls: AsyncIterator[Call],
+    writer: Writer,
+    limit: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    flush_every: float = 0.25,
+) -> int:
+    """Write calls as they arrive (flushing now and then so a pipe sees rows early); return the count."""
+    written = 0
+    last_flush = time.monotonic()
+    try:
+        async for call in calls:
+            if limit is not None and written >= limit:
+                break
+            writer.write(call)
+            written += 1
+            if written % 500 == 0:
+                now = time.monotonic()
+                if on_progress:
+                    on_progress(written)
+                if now - last_flush > flush_every:
+                    writer.close()
+                    last_flush = now
+            elif written <= 50:
+                writer.close()  # the first rows go out at once
+    finally:
+        writer.close()
+        if on_progress:
+            on_progress(written)
+    return written

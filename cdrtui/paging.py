@@ -1,0 +1,407 @@
+"""PagedSource: random access to row k of a provider listing, for the table and the export.
+
+One snapshot time is pinned when a source opens (`until` ≤ snapshot), so calls that arrive while
+you scroll don't shift pages; filters the provider can't apply run here, once, for every provider.
+
+Two modes, chosen after the first page:
+- direct: the provider applies every active filter and gives a total, so row k lives on page
+  k // size. A jump to the end costs one request (Voximplant: a few, see its window logic).
+- scan: some filter runs here, the total is unknown, or the provider can't pin the snapshot
+  (2Chat, Unpod). Pages are read in order; matching rows are indexed as they are found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from array import array
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+
+from .model import Call, CallFilter, Page
+from .providers.base import Provider
+from .providers.errors import CdrError
+
+UTC = timezone.utc
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class RecentIds:
+    """The ids of the last few pages: enough to drop the duplicates page shifts cause."""
+
+    def __init__(self, pages: int) -> None:
+        self.pages: deque[set[str]] = deque(maxlen=max(2, pages))
+
+    def seen(self, call_id: str) -> bool:
+        return any(call_id in page for page in self.pages)
+
+    def push(self, ids: Iterable[str]) -> None:
+        self.pages.append(set(ids))
+
+
+@dataclass(slots=True)
+class SourceStatus:
+    """What the status line says about a source."""
+
+    loaded: int  # rows fetched and kept (direct) or matched so far (scan)
+    total: int | None  # rows in the listing, when known
+    complete: bool  # `total` is final
+    scanned: int  # server rows looked at (scan mode)
+    snapshot: datetime
+    server_filters: frozenset[str]
+    local_filters: frozenset[str]
+    mode: str
+    error: CdrError | None = None
+    requests: int = 0
+
+
+@dataclass(slots=True)
+class _PageSlot:
+    calls: list[Call] | None = None
+    error: CdrError | None = None
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+class PagedSource:
+    """A filtered, snapshot-pinned, newest-first view of one provider's calls."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        flt: CallFilter | None = None,
+        *,
+        snapshot: datetime | None = None,
+        page_size: int | None = None,
+        cache_pages: int = 48,
+    ) -> None:
+        self.provider = provider
+        self.snapshot = snapshot or now_utc()
+        self.requested = flt or CallFilter()
+        self.filter = self.requested.pinned(self.snapshot)
+        spec = provider.spec
+        # An API that needs a date window (Voximplant) gets the default one, and the UI says so.
+        self.implied_days: int | None = None
+        if spec.default_window_days and self.filter.since is None:
+            self.implied_days = spec.default_window_days
+            self.filter = replace(self.filter, since=self.snapshot - timedelta(days=spec.default_window_days))
+        self.size = max(1, min(page_size or spec.max_page_size, spec.max_page_size))
+        self.server = provider.server_side(self.filter)
+        self.local = self.filter.active() - self.server
+        self.cache_pages = max(4, cache_pages)
+        self.mode = "pending"
+        self.total: int | None = None
+        self.complete = False
+        self.error: CdrError | None = None
+        self._pages: OrderedDict[int, _PageSlot] = OrderedDict()
+        self._loaded_pages: set[int] = set()
+        self._sem = asyncio.Semaphore(max(1, spec.max_concurrency))
+        self._started = False
+        self._start_lock = asyncio.Lock()
+        # scan mode
+        self._positions = array("q")  # server position of each matching row (stable providers)
+        self._rows: list[Call] = []  # matching rows themselves (providers that can't pin the snapshot)
+        self._scan_page = 0
+        self._scanned = 0
+        self._scan_lock = asyncio.Lock()
+        self._recent = RecentIds(4)
+        self._bg: asyncio.Task[None] | None = None
+        self._wanted: tuple[int, int, Callable[[], None]] | None = None
+
+    # -- facts ------------------------------------------------------------------------------------
+    @property
+    def stable(self) -> bool:
+        """The provider pins the snapshot itself, so a server position never changes."""
+        return "until" in self.server
+
+    @property
+    def count(self) -> int:
+        """Rows known to exist now: the total in direct mode, the matches so far in scan mode."""
+        if self.mode == "direct":
+            return self.total or 0
+        return len(self._positions) if self.stable else len(self._rows)
+
+    def status(self) -> SourceStatus:
+        loaded = sum(len(self._pages[i].calls or ()) for i in self._pages) if self.mode == "direct" else self.count
+        return SourceStatus(
+            loaded=min(loaded, self.count) if self.mode == "direct" else loaded,
+            total=self.total if (self.complete or self.mode == "direct") else None,
+            complete=self.complete,
+            scanned=self._scanned,
+            snapshot=self.snapshot,
+            server_filters=self.server,
+            local_filters=self.local,
+            mode=self.mode,
+            error=self.error,
+            requests=self.provider.state.requests,
+        )
+
+    # -- server pages -----------------------------------------------------------------------------
+    async def _fetch(self, index: int) -> Page:
+        async with self._sem:
+            page = await self.provider.fetch_page(self.filter, index, self.size)
+        if page.rows and index == 0 and self.provider.spec.fixed_page_size and not page.last:
+            self.size = page.rows  # the server decides (2Chat); page 0 tells us how much
+        return page
+
+    def _is_end(self, page: Page) -> bool:
+        return page.last or page.rows == 0 or page.rows < self.size
+
+    async def start(self) -> None:
+        """Fetch the first page and choose the mode. Raises the provider's error."""
+        async with self._start_lock:
+            if self._started:
+                return
+            try:
+                page = await self._fetch(0)
+            except CdrError as exc:
+                self.error = exc
+                raise
+            self._started = True
+            if not self.local and self.stable and page.total is not None:
+                self.mode = "direct"
+                self.total = page.total
+                if self._is_end(page):
+                    self.total = len(page.calls)
+                self.complete = True
+                self._store(0, page.calls)
+            else:
+                self.mode = "scan"
+                self._consume_scan_page(0, page)
+
+    # -- direct mode ------------------------------------------------------------------------------
+    def _store(self, index: int, calls: list[Call]) -> None:
+        slot = self._pages.setdefault(index, _PageSlot())
+        slot.calls, slot.error = calls, None
+        self._loaded_pages.add(index)
+        self._pages.move_to_end(index)
+        self._evict()
+
+    def _evict(self) -> None:
+        while len(self._pages) > self.cache_pages:
+            index, slot = next(iter(self._pages.items()))
+            if slot.task is not None and not slot.task.done():
+                self._pages.move_to_end(index)
+                break
+            del self._pages[index]
+
+    async def _load_page(self, index: int) -> None:
+        slot = self._pages.setdefault(index, _PageSlot())
+        try:
+            page = await self._fetch(index)
+        except CdrError as exc:
+            slot.error = exc
+            self.error = exc
+            return
+        finally:
+            slot.task = None
+        self._store(index, page.calls)
+        if self._is_end(page) and self.total is not None and index * self.size + len(page.calls) < self.total:
+            self.total = index * self.size + len(page.calls)  # the provider's total was too hopeful
+
+    # -- scan mode --------------------------------------------------------------------------------
+    def _consume_scan_page(self, index: int, page: Page) -> None:
+        self._scan_page = index + 1
+        self._scanned += page.rows
+        since = self.filter.since if "since" in self.local else None
+        fresh = []
+        for offset, call in enumerate(page.calls):
+            if self._recent.seen(call.id):
+                continue
+            fresh.append(call.id)
+            if since is not None and call.started_at is not None and call.started_at < since:
+                self.complete = True  # newest first: nothing older can match
+                break
+            if self.filter.matches(call, self.local):
+                if self.stable:
+                    self._positions.append(index * self.size + offset)
+                else:
+                    self._rows.append(call)
+        self._recent.push(fresh)
+        if self.stable and page.calls:
+            self._store(index, page.calls)
+        if self._is_end(page):
+            self.complete = True
+        if self.complete:
+            self.total = self.count
+
+    async def scan_step(self) -> None:
+        """Read the next page of the scan (no-op when complete)."""
+        async with self._scan_lock:
+            if self.complete:
+                return
+            try:
+                page = await self._fetch(self._scan_page)
+            except CdrError as exc:
+                self.error = exc
+                raise
+            self.error = None
+            self._consume_scan_page(self._scan_page, page)
+
+    async def scan_until(self, rows: int) -> None:
+        """Read pages in order until `rows` rows match or the listing ends."""
+        await self.start()
+        while not self.complete and self.count < rows:
+            await self.scan_step()
+
+    # -- random access ----------------------------------------------------------------------------
+    def _locate(self, row: int) -> tuple[int, int] | Call | None:
+        """(page, offset) of a row, the row itself (kept in scan mode), or None if unknown yet."""
+        if self.mode == "direct":
+            return divmod(row, self.size)
+        if self.stable:
+            if row < len(self._positions):
+                return divmod(self._positions[row], self.size)
+            return None
+        return self._rows[row] if row < len(self._rows) else None
+
+    def row(self, row: int) -> Call | None:
+        """The call at a row if it is loaded, else None (the table shows a placeholder)."""
+        where = self._locate(row)
+        if where is None or isinstance(where, Call):
+            return where
+        page, offset = where
+        slot = self._pages.get(page)
+        if slot is None or slot.calls is None:
+            return None
+        return slot.calls[offset] if offset < len(slot.calls) else None
+
+    def row_error(self, row: int) -> CdrError | None:
+        where = self._locate(row)
+        if isinstance(where, tuple):
+            slot = self._pages.get(where[0])
+            return slot.error if slot else None
+        return self.error if where is None and row >= self.count else None
+
+    def pages_for(self, start: int, stop: int) -> list[int]:
+        pages: set[int] = set()
+        for row in range(max(0, start), max(0, stop)):
+            where = self._locate(row)
+            if isinstance(where, tuple):
+                pages.add(where[0])
+        return sorted(pages)
+
+    def _schedule(self, start: int, stop: int, on_done: Callable[[], None] | None = None) -> list[asyncio.Task[None]]:
+        """Start fetching the missing pages under rows [start, stop); return what is in flight."""
+        if self.mode == "direct":
+            stop = min(stop, self.count)
+        tasks = []
+        for index in self.pages_for(start, stop):
+            slot = self._pages.get(index)
+            if slot is not None:
+                self._pages.move_to_end(index)
+                if slot.calls is not None or slot.error is not None:
+                    continue  # loaded, or failed until the user asks again (forget_errors)
+                if slot.task is not None:
+                    tasks.append(slot.task)
+                    continue
+            slot = self._pages.setdefault(index, _PageSlot())
+            slot.task = asyncio.create_task(self._load_page(index))
+            if on_done is not None:
+                slot.task.add_done_callback(lambda _task: on_done())
+            tasks.append(slot.task)
+        return tasks
+
+    async def ensure(self, start: int, stop: int) -> None:
+        """Load rows [start, stop) and wait: fetch missing pages concurrently, or scan on."""
+        await self.start()
+        if self.mode == "scan":
+            await self.scan_until(stop)
+        tasks = self._schedule(start, stop)
+        if tasks:
+            await asyncio.wait(tasks)
+
+    def request(self, start: int, stop: int, on_done: Callable[[], None]) -> None:
+        """Load rows [start, stop) in the background, calling `on_done` as rows arrive (the table
+        repaints). Never blocks, never cancels a fetch: a newer request replaces a waiting one."""
+        self._wanted = (start, stop, on_done)
+        if self._bg is None or self._bg.done():
+            self._bg = asyncio.create_task(self._serve_requests())
+
+    async def _serve_requests(self) -> None:
+        while self._wanted is not None:
+            start, stop, on_done = self._wanted
+            self._wanted = None
+            try:
+                await self.start()
+                while self.mode == "scan" and not self.complete and self.count < stop:
+                    await self.scan_step()
+                    on_done()
+                    if self._wanted is not None:
+                        break  # the user moved on: serve the newest wish first
+                tasks = self._schedule(start, stop, on_done)
+                if tasks:
+                    await asyncio.wait(tasks)
+            except CdrError:
+                pass  # kept in self.error or the page's slot; the table shows it
+            on_done()
+
+    def forget_errors(self) -> None:
+        """Let failed pages be fetched again (the user pressed r on an error row)."""
+        for slot in self._pages.values():
+            slot.error = None
+        self.error = None
+
+    async def aclose(self) -> None:
+        if self._bg is not None:
+            self._bg.cancel()
+        for slot in self._pages.values():
+            if slot.task is not None:
+                slot.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await slot.task
+
+    # -- streaming (export) -----------------------------------------------------------------------
+    async def iter_calls(self, prefetch: int | None = None) -> AsyncIterator[Call]:
+        """Every matching call once, newest first, in constant memory; pages fetched ahead."""
+        ahead = max(1, prefetch or self.provider.spec.max_concurrency)
+        since = self.filter.since if "since" in self.local else None
+        recent = RecentIds(ahead + 2)
+        first = await self._fetch(0)
+        self.total = first.total
+        pending: deque[asyncio.Task[Page]] = deque()
+        next_index = 1
+        page: Page | None = first
+        known_last = self._is_end(first)
+
+        def schedule() -> None:
+            nonlocal next_index
+            limit = None
+            if self.stable and self.total is not None:  # a pinned total is exact: don't ask past it
+                limit = -(-self.total // self.size)
+            while len(pending) < ahead and not known_last and (limit is None or next_index < limit):
+                pending.append(asyncio.create_task(self._fetch(next_index)))
+                next_index += 1
+
+        try:
+            while page is not None:
+                if not known_last:
+                    schedule()
+                ids = []
+                for call in page.calls:
+                    if recent.seen(call.id):
+                        continue
+                    ids.append(call.id)
+                    if since is not None and call.started_at is not None and call.started_at < since:
+                        return
+                    if self.filter.matches(call, self.local):
+                        yield call
+                recent.push(ids)
+                if not pending:
+                    return
+                page = await pending.popleft()
+                if self._is_end(page):
+                    known_last = True
+                    for task in pending:
+                        task.cancel()
+                    pending_done = list(pending)
+                    pending.clear()
+                    await asyncio.gather(*pending_done, return_exceptions=True)
+        finally:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
