@@ -370,10 +370,10 @@ class PagedSource:
 
         def schedule() -> None:
             nonlocal next_index
-            limit = None
-            if self.stable and self.total is not None:  # a pinned total is exact: don't ask past it
-                limit = -(-self.total // self.size)
-            while len(pending) < ahead and not known_last and (limit is None or next_index < limit):
+            # Don't ask past the end the total promises (each request may cost a credit), but do
+            # ask once more when the pages so far didn't say "last": calls may have arrived.
+            limit = -(-self.total // self.size) if self.total is not None else None
+            while len(pending) < ahead and not known_last and (limit is None or next_index < limit or not pending):
                 pending.append(asyncio.create_task(self._fetch(next_index)))
                 next_index += 1
 
@@ -394,6 +394,8 @@ class PagedSource:
                 if not pending:
                     return
                 page = await pending.popleft()
+                if page.total is not None:
+                    self.total = max(self.total or 0, page.total)
                 if self._is_end(page):
                     known_last = True
                     for task in pending:

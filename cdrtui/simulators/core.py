@@ -374,6 +374,11 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without this, Nagle adds ~40 ms to every answer.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
@@ -451,7 +456,9 @@ class SimServer:
         self.origin = f"{scheme}://{host}:{self.server.server_address[1]}"
         self.url = self.origin + path
         sim.base_url = self.origin
-        self.thread = threading.Thread(target=self.server.serve_forever, name=f"sim-{sim.provider}", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sim-{sim.provider}", daemon=True
+        )
 
     @property
     def port(self) -> int:

@@ -1,0 +1,563 @@
+"""2Chat client against its simulator over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+import pytest
+
+from cdrtui.model import Call, CallFilter, Direction, Status
+from cdrtui.providers.base import Recording
+from cdrtui.providers.errors import AuthError, BadResponse, ConfigError, NotFound, ProviderError, RateLimited
+from cdrtui.providers.http import RetryPolicy
+from cdrtui.providers.twochat import TwoChat, _envelope
+from cdrtui.simulators.core import Knobs, SimServer
+from cdrtui.simulators.twochat import TwoChatSim
+
+FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, timeout=5)
+HISTORY = "/open/voip/call-history"
+
+# The example record of the "Get call history" page (seeds/000_…).
+SEED: dict[str, Any] = {
+    "uuid": "CDRa4b2c8e1-3f7d-4a92-b1e6-9c8d5f2a7b34",
+    "account_uuid": "ACC7e3f1a9b-8c42-4d15-a6b3-2e9f7c5d8a41",
+    "callid": "xK7mRpL3vQnW9tY2hBcJ5dFgA8s",
+    "direction": "O",
+    "active": False,
+    "from": "USR2c6a9f4e-7b13-4d85-a9e2-3f8c1d6b5a47",
+    "iso_country_code": "MX",
+    "status": "COMPLETED",
+    "is_whatsapp_call": False,
+    "is_sip_trunk_call": True,
+    "created_at": "2026-03-31T01:17:22Z",
+    "updated_at": "2026-03-31T01:17:28Z",
+    "to_number": "+5215539281047",
+    "caller_id_uuid": "VCI9d4e2f6a-1b83-4c57-a2d9-7e3f8c5b1a64",
+    "caller_id_used": "+14155527391",
+    "duration": 2,
+    "recording_url": "https://2chat-user-data.s3.amazonaws.com/ACC7e3f1a9b-8c42-4d15-a6b3-2e9f7c5d8a41/calls/xK7mRpL3vQnW9tY2hBcJ5dFgA8s.mp3",
+    "start_time": "2026-03-31T01:17:23Z",
+    "end_time": "2026-03-31T01:17:25Z",
+    "agent_id": "USR2c6a9f4e-7b13-4d85-a9e2-3f8c1d6b5a47",
+    "call_cost": {
+        "callid": "xK7mRpL3vQnW9tY2hBcJ5dFgA8s",
+        "forwarded": False,
+        "toll_free": False,
+        "start_dt": "2026-03-31T01:17:23Z",
+        "end_dt": "2026-03-31T01:17:26Z",
+        "duration": 3,
+        "call_price": 0.0129,
+    },
+}
+SEED_EXPECTED = {
+    "provider": "2chat",
+    "id": "CDRa4b2c8e1-3f7d-4a92-b1e6-9c8d5f2a7b34",
+    "started_at": "2026-03-31T01:17:22Z",
+    "answered_at": "2026-03-31T01:17:23Z",
+    "ended_at": "2026-03-31T01:17:25Z",
+    "direction": "outbound",
+    "status": "answered",
+    "from": "+14155527391",
+    "to": "+5215539281047",
+    "duration_s": 2,
+    "billable_s": 3,
+    "cost": 0.0129,
+    "currency": "USD",
+    "recording_urls": [
+        "https://2chat-user-data.s3.amazonaws.com/ACC7e3f1a9b-8c42-4d15-a6b3-2e9f7c5d8a41/calls/xK7mRpL3vQnW9tY2hBcJ5dFgA8s.mp3"
+    ],
+    "end_reason": None,
+    "provider_status": "COMPLETED",
+}
+# An inbound CDR shaped like the webhook payloads (spec §5, A6): no caller ID, no cost.
+INBOUND: dict[str, Any] = {
+    "uuid": "CDRb0000000-0000-4000-8000-000000000001",
+    "account_uuid": "ACC7e3f1a9b-8c42-4d15-a6b3-2e9f7c5d8a41",
+    "callid": "b6f1d3c0-8a41-4c2e-9d7b-1f2e3a4b5c6d",
+    "direction": "I",
+    "active": False,
+    "from": " +5215512345678 ",
+    "iso_country_code": "MX",
+    "status": "MISSED",
+    "is_whatsapp_call": False,
+    "is_sip_trunk_call": None,
+    "created_at": "2026-03-30T18:00:05Z",
+    "updated_at": "2026-03-30T18:00:31Z",
+    "to_number": None,
+    "received_on_number": "+14155527391",
+    "received_on_number_uuid": "DID1b2c3d4e-0000-4000-8000-000000000002",
+    "is_toll_free": False,
+    "duration": 0,
+    "recording_url": None,
+    "start_time": None,
+    "end_time": "2026-03-30T18:00:30Z",
+    "agent_id": None,
+    "contact": {"uuid": "CON1", "first_name": "Ana"},
+}
+
+
+@asynccontextmanager
+async def served(sim: TwoChatSim | None = None, **kw: Any) -> AsyncIterator[tuple[TwoChatSim, TwoChat]]:
+    sim = sim or TwoChatSim(**kw)
+    server = SimServer(sim).start()
+    client = TwoChat(sim.credentials(), base_url=server.origin + sim.path, policy=FAST)
+    try:
+        yield sim, client
+    finally:
+        await client.aclose()
+        # SimServer.stop() waits out serve_forever's 0.5 s poll: let a thread do it.
+        threading.Thread(target=server.stop, daemon=True).start()
+
+
+async def listing(client: TwoChat, flt: CallFilter | None = None) -> tuple[list[Call], int]:
+    """Every page until the client says it was the last: (calls, pages fetched)."""
+    calls: list[Call] = []
+    index = 0
+    while True:
+        page = await client.fetch_page(flt or CallFilter(), index, client.spec.max_page_size)
+        calls += page.calls
+        index += 1
+        if page.last:
+            return calls, index
+        assert page.rows, "an empty page must be the last"
+        assert index < 500
+
+
+def assert_newest_first_once(calls: list[Call]) -> None:
+    keys = [c.sort_key() for c in calls]
+    assert keys == sorted(keys, reverse=True)
+    assert len({c.id for c in calls}) == len(calls)
+
+
+# -- auth ----------------------------------------------------------------------------------------
+
+
+async def test_check_describes_the_account_and_its_limit() -> None:
+    async with served(calls=3, requests_per_minute=80) as (sim, client):
+        text = await client.check()
+    assert text.startswith(f"account {sim.account_uuid}")
+    assert "80 req/min" in text
+    assert sim.hits["/open/info"] == 1
+
+
+async def test_wrong_key_is_refused_at_once_and_never_echoed() -> None:
+    async with served(calls=3) as (sim, good):
+        client = TwoChat({"api_key": "UAKnot-the-right-key"}, base_url=good.base_url, policy=FAST)
+        with pytest.raises(AuthError) as info:
+            await client.check()
+        with pytest.raises(AuthError):
+            await client.fetch_page(CallFilter(), 0, 100)
+        await client.aclose()
+    message = str(info.value)
+    assert "Invalid API key" in message and "CDRTUI_2CHAT_API_KEY" in message
+    assert "UAKnot-the-right-key" not in message
+    assert sim.hits["/open/info"] == 1 and sim.hits[HISTORY] == 1  # not retried
+
+
+@pytest.mark.parametrize("credentials", [{}, {"api_key": ""}, {"api_key": "   "}, {"api_key": "UAK abc"}])
+def test_missing_or_unusable_key_is_a_config_error(credentials: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="CDRTUI_2CHAT_API_KEY"):
+        TwoChat(credentials)
+
+
+async def test_key_with_surrounding_whitespace_still_works_and_is_redacted() -> None:
+    async with served(calls=1) as (sim, client):
+        spaced = TwoChat({"api_key": f" {sim.api_key}\n"}, base_url=client.base_url, policy=FAST)
+        assert (await spaced.fetch_page(CallFilter(), 0, 100)).rows == 1
+        assert spaced.secrets() == [sim.api_key]
+        await spaced.aclose()
+
+
+def test_spec_and_env() -> None:
+    spec = TwoChat.spec
+    assert spec.default_base_url == "https://api.p.2chat.io/open"
+    assert [(f.name, f.env, f.secret) for f in spec.fields] == [("api_key", "CDRTUI_2CHAT_API_KEY", True)]
+    assert spec.fixed_page_size and spec.server_filters == {"direction"}
+    sim = TwoChatSim(calls=1)
+    assert sim.env("http://127.0.0.1:9") == {
+        "CDRTUI_2CHAT_API_KEY": sim.api_key,
+        "CDRTUI_2CHAT_BASE_URL": "http://127.0.0.1:9/open",
+    }
+
+
+# -- paging --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("calls", "knobs", "requests", "total"),
+    [
+        (0, {}, 1, None),  # empty account
+        (100, {}, 2, 100),  # exact multiple: the total says page 1 is the last
+        (123, {}, 3, 123),  # last page partial
+        (100, {"count_is_total": False}, 3, None),  # count per page: stop on the empty page
+        (123, {"count_is_total": False}, 3, None),  # … or on the short one
+        (37, {}, 2, None),  # one short page that count can't vouch for
+        (250, {"honour_results_per_page": True}, 3, 250),  # the server honours results_per_page=100
+        (250, {"page_size": 20}, 13, 250),
+    ],
+)
+async def test_listing_returns_every_call_once_newest_first(
+    calls: int, knobs: dict[str, Any], requests: int, total: int | None
+) -> None:
+    async with served(calls=calls, **knobs) as (sim, client):
+        found, pages = await listing(client)
+        first = await client.fetch_page(CallFilter(), 0, 100)
+    assert len(found) == calls
+    assert_newest_first_once(found)
+    assert pages == requests and sim.hits[HISTORY] == requests + 1
+    assert first.total == total
+    assert all(q == {"page_number": str(i), "results_per_page": "100"} for i, (_, q) in enumerate(sim.queries[:pages]))
+
+
+async def test_page_index_maps_straight_to_page_number() -> None:
+    async with served(calls=1257) as (sim, client):
+        page = await client.fetch_page(CallFilter(), 20, 100)
+        assert sim.hits[HISTORY] == 1 and sim.queries[-1][1]["page_number"] == "20"
+        assert page.rows == 50 and page.total == 1257 and not page.last
+        every, _ = await listing(client)
+        tail = await client.fetch_page(CallFilter(), 25, 100)
+        past = await client.fetch_page(CallFilter(), 99, 100)
+    assert [c.id for c in page.calls] == [c.id for c in every[1000:1050]]
+    assert tail.rows == 7 and tail.last
+    assert past.rows == 0 and past.last and past.calls == []
+
+
+async def test_same_second_calls_are_ordered_by_uuid_descending() -> None:
+    async with served(calls=300, gap_s=0.25) as (_, client):
+        found, _ = await listing(client)
+        details = await client.details(found[101])
+    starts = [c.started_at for c in found]
+    assert len(set(starts)) < len(starts) / 2  # plenty of ties
+    assert_newest_first_once(found)
+    assert details.call.id == found[101].id
+
+
+# -- filters -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("direction", [Direction.INBOUND, Direction.OUTBOUND])
+async def test_direction_filter_runs_at_the_server(direction: Direction) -> None:
+    async with served(calls=300) as (sim, client):
+        everything, _ = await listing(client)
+        flt = CallFilter(direction=direction)
+        assert client.server_side(flt) == {"direction"}
+        found, _ = await listing(client, flt)
+    assert sim.queries[-1][1]["direction"] == direction.value
+    assert [c.id for c in found] == [c.id for c in everything if c.direction is direction]
+    assert 0 < len(found) < 300
+    assert_newest_first_once(found)
+
+
+async def test_filters_2chat_cannot_apply_are_not_sent() -> None:
+    now = datetime.now(timezone.utc)
+    flt = CallFilter(
+        since=now - timedelta(days=2),
+        until=now,
+        direction=Direction.INTERNAL,
+        statuses=frozenset({Status.ANSWERED}),
+        number="+1 415",
+        min_duration=10,
+        has_recording=True,
+    )
+    async with served(calls=30) as (sim, client):
+        assert client.server_side(flt) == frozenset()
+        page = await client.fetch_page(flt, 0, 100)
+    assert sim.queries[-1][1] == {"page_number": "0", "results_per_page": "100"}
+    assert page.rows == 30  # unfiltered: paging.py applies them locally
+
+
+# -- normalisation -------------------------------------------------------------------------------
+
+
+async def test_seed_example_record_normalises_exactly() -> None:
+    async with served(records=[copy.deepcopy(SEED)]) as (_, client):
+        page = await client.fetch_page(CallFilter(), 0, 100)
+    (call,) = page.calls
+    assert call.to_dict() == SEED_EXPECTED
+    assert call.raw == SEED and call.warnings == ()
+    assert page.rows == 1 and not page.last and page.total is None  # count 1 vouches for nothing
+
+
+async def test_inbound_record_uses_caller_and_the_number_called() -> None:
+    fallback = {**INBOUND, "uuid": "CDRb2", "received_on_number": None, "to_number": "+442071234567"}
+    async with served(records=[INBOUND, fallback, SEED]) as (_, client):
+        page = await client.fetch_page(CallFilter(direction=Direction.INBOUND), 0, 100)
+    first, second = page.calls
+    assert first.to_dict() == {
+        "provider": "2chat",
+        "id": "CDRb0000000-0000-4000-8000-000000000001",
+        "started_at": "2026-03-30T18:00:05Z",
+        "answered_at": None,
+        "ended_at": "2026-03-30T18:00:30Z",
+        "direction": "inbound",
+        "status": "missed",
+        "from": "+5215512345678",
+        "to": "+14155527391",
+        "duration_s": 0,
+        "billable_s": None,
+        "cost": None,
+        "currency": None,
+        "recording_urls": [],
+        "end_reason": None,
+        "provider_status": "MISSED",
+    }
+    assert (second.from_, second.to) == ("+5215512345678", "+442071234567")
+    assert first.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("changes", "status"),
+    [
+        ({"active": True, "status": "COMPLETED"}, Status.IN_PROGRESS),
+        ({"active": True, "status": "RINGING", "start_time": None, "duration": 0}, Status.IN_PROGRESS),
+        ({"status": "ANSWERED"}, Status.ANSWERED),
+        ({"status": "completed", "start_time": None, "duration": 4}, Status.ANSWERED),
+        ({"status": "COMPLETED", "start_time": None, "duration": 0}, Status.MISSED),
+        ({"status": "MISSED"}, Status.MISSED),
+        ({"status": "NO_ANSWER"}, Status.MISSED),
+        ({"status": "NO-ANSWER"}, Status.MISSED),
+        ({"status": "BUSY"}, Status.BUSY),
+        ({"status": "FAILED"}, Status.FAILED),
+        ({"status": "ERROR"}, Status.FAILED),
+        ({"status": "CANCELED"}, Status.FAILED),
+        ({"status": "CANCELLED"}, Status.FAILED),
+        ({"status": "RINGING"}, Status.UNKNOWN),
+        ({"status": "VOICEMAIL"}, Status.UNKNOWN),
+        ({"status": None}, Status.UNKNOWN),
+    ],
+)
+def test_status_rules(changes: dict[str, Any], status: Status) -> None:
+    call = TwoChat({"api_key": "UAKx"}).parse({**SEED, **changes})
+    assert call.status is status
+    assert call.provider_status == (changes["status"] or None)
+
+
+def test_a_cost_of_zero_is_still_a_cost_and_missing_cost_has_no_currency() -> None:
+    client = TwoChat({"api_key": "UAKx"})
+    free = client.parse({**SEED, "call_cost": {**SEED["call_cost"], "call_price": 0, "duration": 0}})
+    assert (free.cost, free.currency, free.billable_s) == (0.0, "USD", 0)
+    bare = client.parse({k: v for k, v in SEED.items() if k != "call_cost"})
+    assert (bare.cost, bare.currency, bare.billable_s) == (None, None, None)
+
+
+# -- malformed data ------------------------------------------------------------------------------
+
+
+async def test_malformed_records_do_not_break_a_page() -> None:
+    hostile = [
+        {**SEED, "uuid": "CDR1", "created_at": "", "duration": "12 seconds", "status": 404},
+        {**SEED, "uuid": "CDR2", "caller_id_used": "[@click=app.quit]quit[/]", "to_number": "\x1b]52;c;aGk=\x07"},
+        {**SEED, "uuid": "CDR3", "caller_id_used": "9" * 100_000, "to_number": "nul\x00here", "call_cost": "free"},
+        {**SEED, "uuid": "CDR4", "start_time": "yesterday", "active": "yes", "call_cost": {"duration": "x"}},
+        {**SEED, "uuid": "CDR5", "recording_url": {"href": "x"}, "direction": "X", "end_time": 1e300},
+        ["not", "a", "record"],
+        "CDR6",
+        None,
+    ]
+    async with served(records=hostile) as (_, client):
+        page = await client.fetch_page(CallFilter(), 0, 100)
+    assert page.rows == len(hostile) == len(page.calls)
+    one, two, three, four, five, *others = page.calls
+    # "" is a missing time, not a broken one; a numeric status is kept as its text.
+    assert one.started_at is None and one.duration_s == 0 and one.provider_status == "404"
+    assert one.warnings == ("duration",) and one.status is Status.UNKNOWN
+    assert two.from_ == "[@click=app.quit]quit[/]" and two.to == "\x1b]52;c;aGk=\x07"  # kept; display sanitises
+    assert len(three.from_ or "") == 100_000 and three.to == "nul\x00here" and three.cost is None
+    assert "call_cost" in three.warnings
+    assert four.answered_at is None and set(four.warnings) >= {"start_time", "active", "call_cost.duration"}
+    assert five.recording_urls == () and five.direction is Direction.UNKNOWN and five.ended_at is None
+    assert all(c.warnings == ("record",) for c in others)
+    assert len({c.id for c in page.calls}) == len(hostile)
+
+
+async def test_simulated_malformed_share_parses_with_warnings() -> None:
+    async with served(calls=300, knobs=Knobs(malformed_rate=0.3)) as (_, client):
+        found, _ = await listing(client)
+    assert len(found) == 300 and len({c.id for c in found}) == 300
+    warned = [c for c in found if c.warnings]
+    assert 40 < len(warned) < 160
+    assert any(c.warnings == ("record",) for c in warned)
+
+
+# -- errors and retries --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "hits"),
+    [
+        (401, AuthError, 1),
+        (403, AuthError, 1),
+        (400, ProviderError, 1),
+        (422, ProviderError, 1),
+        (404, NotFound, 1),
+        ("envelope", BadResponse, 1),
+    ],
+)
+async def test_error_statuses_map_to_typed_errors(fault: Any, error: type[Exception], hits: int) -> None:
+    async with served(calls=5, knobs=Knobs(script=[fault] * 3)) as (sim, client):
+        with pytest.raises(error) as info:
+            await client.fetch_page(CallFilter(), 0, 100)
+    assert sim.hits[HISTORY] == hits
+    assert sim.api_key not in str(info.value)
+
+
+@pytest.mark.parametrize("faults", [[429, 429], [500, 503], ["html"], ["reset"], ["notjson"]])
+async def test_transient_failures_are_retried(faults: list[Any]) -> None:
+    async with served(calls=5, knobs=Knobs(script=list(faults))) as (sim, client):
+        page = await client.fetch_page(CallFilter(), 0, 100)
+    assert page.rows == 5
+    assert sim.hits[HISTORY] == len(faults) + 1
+    assert client.state.retries == len(faults)
+
+
+async def test_lasting_5xx_gives_up() -> None:
+    async with served(calls=5, knobs=Knobs(error_rate=1.0)) as (sim, client):
+        with pytest.raises(ProviderError, match="gave up after 3 tries"):
+            await client.fetch_page(CallFilter(), 0, 100)
+    assert sim.hits[HISTORY] == 3
+
+
+async def test_per_minute_limit_answers_429_without_retry_after_and_the_client_backs_off() -> None:
+    async with served(calls=5, requests_per_minute=2) as (sim, client):
+        await client.check()
+        await client.fetch_page(CallFilter(), 0, 100)
+        with pytest.raises(RateLimited, match="Too many requests"):
+            await client.fetch_page(CallFilter(), 0, 100)
+        raw = httpx.get(client.base_url + "/info", headers={"X-User-API-Key": sim.api_key})
+    assert raw.status_code == 429 and "retry-after" not in raw.headers
+    assert raw.json() == {"success": False, "message": "Too many requests"}
+    assert client.state.retries == 2 and sim.hits[HISTORY] == 4
+
+
+async def test_exhausted_credits_are_a_402_that_is_not_retried() -> None:
+    async with served(calls=200, credits=3) as (sim, client):
+        await client.check()
+        await client.fetch_page(CallFilter(), 0, 100)
+        await client.fetch_page(CallFilter(), 1, 100)
+        with pytest.raises(ProviderError, match="credits are exhausted") as info:
+            await client.fetch_page(CallFilter(), 2, 100)
+        info_now = httpx.get(client.base_url + "/info", headers={"X-User-API-Key": sim.api_key})
+    assert not isinstance(info.value, AuthError) and info.value.status == 402
+    assert sim.hits[HISTORY] == 3 and sim.api_requests == 3 and client.state.retries == 0
+    assert info_now.status_code == 402
+
+
+async def test_expired_trial_is_a_402() -> None:
+    async with served(calls=5, trial_expired=True) as (_, client):
+        with pytest.raises(ProviderError, match="trial expired") as info:
+            await client.check()
+    assert "Your trial period has expired" in str(info.value)
+
+
+def test_envelope_reads_a_200_that_says_it_failed() -> None:
+    error = _envelope(200, {"success": False, "message": "Invalid page"})
+    assert error is not None and error.message == "Invalid page"
+    assert _envelope(200, {"success": True, "cdrs": []}) is None
+    assert _envelope(503, None) is not None
+
+
+# -- details and recordings ----------------------------------------------------------------------
+
+
+async def test_details_add_the_agent_costs_and_a_public_recording() -> None:
+    async with served(calls=200) as (sim, client):
+        found, _ = await listing(client)
+        call = next(c for c in found if c.recording_urls and c.cost and c.direction is Direction.OUTBOUND)
+        details = await client.details(call)
+    assert sim.hits[f"/open/voip/call/{call.id}"] == 1
+    assert details.call.to_dict() == call.to_dict()
+    assert details.raw["uuid"] == call.id
+    agent = details.extra["agent"]
+    assert agent["uuid"] == call.raw["agent_id"] and agent["full_name"]
+    assert [(line.label, line.amount, line.note) for line in details.costs] == [
+        ("Talk time", None, f"{call.duration_s} s"),
+        ("Billed time", None, f"{call.billable_s} s"),
+        ("Call price", call.cost, "USD"),
+    ]
+    (recording,) = details.recordings
+    assert recording.url == call.recording_urls[0] and not recording.needs_auth
+    assert recording.content_type == "audio/mpeg" and recording.file_name == f"{call.raw['callid']}.mp3"
+
+
+async def test_details_of_the_seed_record() -> None:
+    async with served(records=[SEED]) as (_, client):
+        (call,) = (await client.fetch_page(CallFilter(), 0, 100)).calls
+        details = await client.details(call)
+    assert details.call.to_dict() == SEED_EXPECTED
+    assert details.extra["agent"]["uuid"] == SEED["agent_id"]
+    assert [line.amount for line in details.costs] == [None, None, 0.0129]
+    assert details.recordings == [
+        Recording(SEED["recording_url"], "recording", None, "audio/mpeg", False, "xK7mRpL3vQnW9tY2hBcJ5dFgA8s.mp3")
+    ]
+
+
+async def test_details_of_an_unknown_call_is_not_found() -> None:
+    async with served(calls=5) as (_, client):
+        ghost = Call("2chat", "CDRdeadbeef", None, raw={"uuid": "CDRdeadbeef-0000-4000-8000-000000000000"})
+        with pytest.raises(NotFound, match="Call not found"):
+            await client.details(ghost)
+
+
+async def test_recording_is_fetched_without_the_api_key() -> None:
+    async with served(calls=50) as (sim, client):
+        found, _ = await listing(client)
+        call = next(c for c in found if c.recording_urls)
+        (recording,) = (await client.details(call)).recordings
+        async with client.open_recording(recording) as response:
+            body = await response.aread()
+        assert response.headers["content-type"] == "audio/mpeg" and body.startswith(b"ID3")
+        assert sim.s3_requests == 1 and not sim.s3_saw_api_key
+        # The simulator's check can fail: a request that carries the key is noticed.
+        httpx.get(recording.url, headers={"X-User-API-Key": sim.api_key})
+        assert sim.s3_saw_api_key
+
+
+# -- simulator realism ---------------------------------------------------------------------------
+
+
+async def test_arrivals_appear_on_top_as_live_calls() -> None:
+    async with served(calls=60, knobs=Knobs(arrivals_per_request=2)) as (_, client):
+        first = await client.fetch_page(CallFilter(), 0, 100)
+        second = await client.fetch_page(CallFilter(), 0, 100)
+        live = second.calls[0]
+        details = await client.details(live)
+    assert second.total == first.total + 2 == 64
+    assert [c.id for c in second.calls[2:4]] == [c.id for c in first.calls[:2]]
+    assert live.status is Status.IN_PROGRESS
+    assert abs((live.started_at - datetime.now(timezone.utc)).total_seconds()) < 60  # type: ignore[operator]
+    assert details.call.id == live.id
+    assert_newest_first_once(second.calls)
+
+
+async def test_generated_history_has_the_spec_data_mix() -> None:
+    async with served(calls=1257) as (_, client):
+        found, pages = await listing(client)
+    assert pages == 26
+    raw = [c.raw for c in found]
+    assert {c.status for c in found} == set(Status)
+    assert {r["status"] for r in raw} >= {"COMPLETED", "ANSWERED", "MISSED", "NO_ANSWER", "BUSY", "FAILED", "CANCELED"}
+    inbound = [c for c in found if c.direction is Direction.INBOUND]
+    assert all(c.from_ and c.from_.startswith("+") and c.to for c in inbound)
+    assert any("received_on_number" not in c.raw for c in inbound)  # the to_number fallback
+    outbound = [c for c in found if c.direction is Direction.OUTBOUND]
+    assert all(c.raw["from"].startswith("USR") and c.from_ == c.raw["caller_id_used"] for c in outbound)
+    assert any(r["is_sip_trunk_call"] is None for r in raw)
+    unanswered = [c for c in found if c.status in (Status.MISSED, Status.FAILED, Status.BUSY)]
+    assert all(c.answered_at is None and not c.recording_urls for c in unanswered)
+    assert any(c.cost is not None and c.billable_s == c.duration_s + 1 for c in found)
+
+
+def test_a_page_of_5000_generates_fast() -> None:
+    sim = TwoChatSim(calls=1_000_000, page_size=5000)
+    started = time.perf_counter()
+    total, slots = sim._slots(None, 990_000, 5000)
+    records = [sim._record(*slot) for slot in slots]
+    assert total == 1_000_000 and len(records) == 5000
+    assert time.perf_counter() - started < 1.0  # measured ~0.17 s
