@@ -35,9 +35,7 @@ def parse_instant(value: Any, tz: tzinfo = UTC) -> datetime | None:
     """
     if value is None:
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), UTC)
-    if not isinstance(value, str):
+    if not isinstance(value, str):  # numbers and booleans are malformed here, not Unix times
         raise ValueError(f"not a timestamp: {type(value).__name__}")
     text = value.strip()
     if not text:

@@ -210,9 +210,12 @@ class Fields:
         self.raw: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
         self.warnings: list[str] = [] if isinstance(raw, Mapping) else ["record"]
 
-    def _bad(self, key: str) -> None:
+    def warn(self, key: str) -> None:
+        """Note a field that was present but unusable."""
         if key not in self.warnings:
             self.warnings.append(key)
+
+    _bad = warn
 
     def get(self, key: str) -> Any:
         return self.raw.get(key)

@@ -81,6 +81,9 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 30.0  # cap for one wait, Retry-After included
     timeout: float = 20.0
+    # Refused, reset or timed-out connections: a short, quick retry; an operator wants to know.
+    network_attempts: int = 3
+    network_delay: float = 0.25
 
 
 @dataclass(slots=True)
@@ -288,14 +291,19 @@ class HttpClient:
                     if kind_ not in (Kind.RATE, Kind.RETRY):
                         raise failure
                     wait_hint = retry_after(response)
-            if attempt >= policy.attempts:
+            network = isinstance(failure, NetworkError)
+            if attempt >= (min(policy.attempts, policy.network_attempts) if network else policy.attempts):
                 self.state.waiting_until = None
                 self.state.last_problem = str(failure)
                 self.state.changed()
                 if attempt > 1:
                     failure.message += f" (gave up after {attempt} tries)"
                 raise failure
-            delay = self._delay(attempt, wait_hint)
+            delay = (
+                min(policy.network_delay * 2 ** (attempt - 1), policy.max_delay)
+                if network
+                else self._delay(attempt, wait_hint)
+            )
             self.state.retries += 1
             self.state.waiting_until = time.monotonic() + delay
             self.state.last_problem = str(failure)

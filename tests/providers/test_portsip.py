@@ -1,0 +1,635 @@
+"""PortSIP client against its simulator, over real HTTP (and TLS) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+import pytest
+import trustme
+
+from cdrtui.model import Call, CallFilter, Direction, Status
+from cdrtui.providers.errors import (
+    AuthError,
+    BadResponse,
+    ConfigError,
+    NotFound,
+    ProviderError,
+    RateLimited,
+    TLSError,
+)
+from cdrtui.providers.http import RetryPolicy
+from cdrtui.providers.portsip import PortSIP
+from cdrtui.simulators.core import Knobs, SimServer
+from cdrtui.simulators.portsip import PortSIPSim
+
+UTC = timezone.utc
+FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, timeout=5)
+ANCHOR = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+# The vendor's example record (providers/portsip.md §5): an internal call that got a busy signal.
+SEED_RECORD = {
+    "id": "878156595253481472",
+    "caller": "101",
+    "caller_domain": "test.com",
+    "caller_display_name": "Dwayne T",
+    "callee": "102",
+    "callee_domain": "test.com",
+    "callee_display_name": "Kelly C",
+    "started_at": "2024-08-20T06:00:47.670813Z",
+    "rang_at": "2024-08-20T06:00:47.701241Z",
+    "answered_at": "",
+    "ended_at": "2024-08-20T06:00:49.680179Z",
+    "call_id": "zuRUKmbcjgfrNTrp46smiw..",
+    "direction": "EXTENSION_CALL",
+    "end_reason": "",
+    "reroute_reason": "",
+    "status_code": 486,
+    "destination": "",
+    "outbound_caller_id": "",
+    "did_cid": "",
+    "trunk": "",
+    "duration": 0,
+}
+SEED_EXPECTED = {
+    "provider": "portsip",
+    "id": "878156595253481472",
+    "started_at": "2024-08-20T06:00:47Z",
+    "answered_at": None,
+    "ended_at": "2024-08-20T06:00:49Z",
+    "direction": "internal",
+    "status": "busy",
+    "from": "101",
+    "to": "102",
+    "duration_s": 0,
+    "billable_s": None,
+    "cost": None,
+    "currency": None,
+    "recording_urls": [],
+    "end_reason": None,
+    "provider_status": "486",
+}
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., SimServer]]:
+    servers: list[SimServer] = []
+
+    def start(sim: PortSIPSim, **kwargs: Any) -> SimServer:
+        server = SimServer(sim, **kwargs)
+        # serve_forever's default 0.5 s poll makes every stop() take 0.5 s; poll faster.
+        server.thread = threading.Thread(target=server.server.serve_forever, args=(0.02,), daemon=True)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def connect(serve: Callable[..., SimServer]) -> Callable[..., PortSIP]:
+    """A client of a freshly served simulator (tests close it with `async with`)."""
+
+    def make(sim: PortSIPSim, **kwargs: Any) -> PortSIP:
+        server = serve(sim)
+        credentials = kwargs.pop("credentials", sim.credentials())
+        return PortSIP(credentials, base_url=server.origin + sim.path, policy=FAST, **kwargs)
+
+    return make
+
+
+async def listing(client: PortSIP, flt: CallFilter | None = None, size: int = 100) -> list[Call]:
+    flt = flt or CallFilter()
+    calls: list[Call] = []
+    index = 0
+    while True:
+        page = await client.fetch_page(flt, index, size)
+        calls.extend(page.calls)
+        index += 1
+        if page.last:
+            return calls
+
+
+def listing_queries(sim: PortSIPSim) -> list[dict[str, str]]:
+    return [q for method, path, q in sim.queries if path == "/api/calllogs"]
+
+
+def newest_first(calls: list[Call]) -> bool:
+    keys = [c.sort_key() for c in calls]
+    return keys == sorted(keys, reverse=True)
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+
+def test_spec_declares_fields_and_capabilities() -> None:
+    spec = PortSIP.spec
+    fields = {f.name: f for f in spec.fields}
+    assert [f.name for f in spec.fields] == ["username", "password", "domain"]
+    assert fields["username"].env == "CDRTUI_PORTSIP_USERNAME" and not fields["username"].secret
+    assert fields["password"].env == "CDRTUI_PORTSIP_PASSWORD" and fields["password"].secret
+    assert fields["domain"].env == "CDRTUI_PORTSIP_DOMAIN" and not fields["domain"].required
+    assert spec.default_base_url is None
+    assert spec.server_filters == {"since", "until", "direction", "min_duration"}
+    assert spec.max_page_size == 100
+
+
+def test_missing_base_url_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as info:
+        PortSIP({"username": "admin", "password": "pw"})
+    message = str(info.value)
+    assert "CDRTUI_PORTSIP_BASE_URL" in message and "--base-url" in message
+    assert "https://pbx.example.com:8887" in message
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("credentials", "variable"),
+    [
+        ({"password": "pw"}, "CDRTUI_PORTSIP_USERNAME"),
+        ({"username": "admin", "password": " "}, "CDRTUI_PORTSIP_PASSWORD"),
+    ],
+)
+def test_missing_credentials_name_the_variable(credentials: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        PortSIP(credentials, base_url="https://pbx.example.com:8887")
+
+
+def test_base_url_must_be_http_and_may_end_in_api() -> None:
+    with pytest.raises(ConfigError, match=r"https://pbx\.example\.com:8887"):
+        PortSIP({"username": "a", "password": "b"}, base_url="pbx.example.com:8887")
+    client = PortSIP({"username": "a", "password": "b"}, base_url="https://pbx.example.com:8887/api/")
+    assert client.base_url == "https://pbx.example.com:8887"
+
+
+# --- auth -----------------------------------------------------------------------------------------
+
+
+async def test_check_logs_in_and_reports_user_domain_and_count(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=1234, anchor=ANCHOR)
+    async with connect(sim) as client:
+        text = await client.check()
+    assert "admin" in text and "sim.portsip.test" in text and "1,234" in text
+    assert sim.grants == {"password": 1}
+    [query] = listing_queries(sim)
+    assert query["top"] == "1" and query["count"] == "true"
+
+
+async def test_system_admin_logs_in_without_domain(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=3, anchor=ANCHOR)
+    creds = {"username": "sysadmin", "password": sim.credentials()["password"]}
+    async with connect(sim, credentials=creds) as client:
+        assert "sysadmin (system)" in await client.check()
+
+
+@pytest.mark.parametrize("change", [{"password": "wrong-password"}, {"domain": "other.example"}, {"domain": ""}])
+async def test_refused_login_is_an_auth_error_without_retry(
+    connect: Callable[..., PortSIP], change: dict[str, str]
+) -> None:
+    sim = PortSIPSim(calls=3, anchor=ANCHOR)
+    async with connect(sim, credentials={**sim.credentials(), **change}) as client:
+        with pytest.raises(AuthError) as info:
+            await client.fetch_page(CallFilter(), 0, 10)
+    assert "Login failed" in str(info.value) and info.value.exit_code == 3
+    assert "wrong-password" not in str(info.value)
+    assert sim.hits["/api/login/oauth/token"] == 1
+    assert sim.hits["/api/calllogs"] == 0
+
+
+async def test_two_factor_account_fails_clearly(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=3, anchor=ANCHOR, two_factor=True)
+    async with connect(sim) as client:
+        with pytest.raises(AuthError, match="two-factor"):
+            await client.check()
+
+
+async def test_concurrent_pages_share_one_login(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=500, anchor=ANCHOR)
+    async with connect(sim) as client:
+        pages = await asyncio.gather(*(client.fetch_page(CallFilter(), i, 100) for i in range(5)))
+    assert sim.grants == {"password": 1}
+    ids = [c.id for page in pages for c in page.calls]
+    assert len(ids) == len(set(ids)) == 500
+
+
+async def test_tokens_are_redacted_secrets(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=3, anchor=ANCHOR)
+    async with connect(sim) as client:
+        await client.check()
+        assert client.auth is not None and client.auth.access and client.auth.refresh
+        assert {client.auth.access, client.auth.refresh, sim.credentials()["password"]} <= set(client.http.secrets)
+
+
+async def test_token_is_refreshed_once_before_it_expires(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=1000, anchor=ANCHOR, token_lifetime=1)
+    async with connect(sim) as client:
+        first = [await client.fetch_page(CallFilter(), i, 100) for i in range(5)]
+        await asyncio.sleep(1.0)  # past the lifetime: the next page must not meet a 401
+        rest = [await client.fetch_page(CallFilter(), i, 100) for i in range(5, 10)]
+    assert sim.grants == {"password": 1, "refresh_token": 1}
+    assert not [entry for entry in sim.log if entry[2] == 401]
+    ids = [c.id for page in first + rest for c in page.calls]
+    assert len(ids) == len(set(ids)) == 1000 and rest[-1].last
+
+
+async def test_revoked_token_gets_one_refresh_then_succeeds(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=300, anchor=ANCHOR)
+    async with connect(sim) as client:
+        await client.fetch_page(CallFilter(), 0, 100)
+        sim.revoke_tokens()
+        page = await client.fetch_page(CallFilter(), 1, 100)
+    assert len(page.calls) == 100
+    assert sim.grants == {"password": 1, "refresh_token": 1}
+    assert [entry[2] for entry in sim.log if entry[1] == "/api/calllogs"] == [200, 401, 200]
+
+
+async def test_revoked_refresh_token_falls_back_to_login(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=300, anchor=ANCHOR)
+    async with connect(sim) as client:
+        await client.fetch_page(CallFilter(), 0, 100)
+        sim.revoke_tokens(refresh_too=True)
+        await client.fetch_page(CallFilter(), 1, 100)
+    assert sim.grants == {"password": 2}
+
+
+async def test_a_second_401_gives_up_with_auth_error(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=3, anchor=ANCHOR, token_lifetime=0)  # every token is born expired
+    async with connect(sim) as client:
+        with pytest.raises(AuthError):
+            await client.fetch_page(CallFilter(), 0, 10)
+    assert sim.grants == {"password": 1, "refresh_token": 1}
+    assert sim.hits["/api/calllogs"] == 2
+
+
+async def test_password_changed_and_tokens_revoked_is_an_auth_error(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=30, anchor=ANCHOR)
+    async with connect(sim) as client:
+        await client.fetch_page(CallFilter(), 0, 10)
+        sim.users = {key: "changed" for key in sim.users}
+        sim.revoke_tokens(refresh_too=True)
+        with pytest.raises(AuthError, match="login refused"):
+            await client.fetch_page(CallFilter(), 1, 10)
+
+
+# --- TLS ------------------------------------------------------------------------------------------
+
+
+async def test_self_signed_pbx_needs_a_ca_bundle(serve: Callable[..., SimServer], tmp_path: Any) -> None:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    sim = PortSIPSim(calls=7, anchor=ANCHOR)
+    server = serve(sim, ssl_context=server_context)
+    assert server.origin.startswith("https://")
+    async with PortSIP(sim.credentials(), base_url=server.origin, policy=FAST) as client:
+        with pytest.raises(TLSError) as info:
+            await client.check()
+    assert "certificate" in str(info.value) and "--ca-bundle" in str(info.value)
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    async with PortSIP(sim.credentials(), base_url=server.origin, verify=str(bundle), policy=FAST) as client:
+        assert "7 call logs" in await client.check()
+
+
+# --- paging ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("calls", "pages"), [(0, 1), (300, 3), (250, 3), (1, 1)])
+async def test_paging_returns_every_record_once_newest_first(
+    connect: Callable[..., PortSIP], calls: int, pages: int
+) -> None:
+    sim = PortSIPSim(calls=calls, anchor=ANCHOR)
+    async with connect(sim) as client:
+        found = await listing(client)
+        assert (await client.fetch_page(CallFilter(), pages, 100)).calls == []
+    assert len(found) == calls and len({c.id for c in found}) == calls
+    assert newest_first(found)
+    queries = listing_queries(sim)
+    assert len(queries) == pages + 1
+    assert [q["skip"] for q in queries[:pages]] == [str(100 * i) for i in range(pages)]
+    assert all(q["top"] == "100" and q["orderby"] == "started_at desc" and q["count"] == "true" for q in queries)
+
+
+async def test_page_flags_and_totals(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=300, anchor=ANCHOR)
+    async with connect(sim) as client:
+        full = await client.fetch_page(CallFilter(), 2, 100)
+        assert (full.rows, full.total, full.last) == (100, 300, True)
+        middle = await client.fetch_page(CallFilter(), 1, 100)
+        assert (middle.rows, middle.total, middle.last) == (100, 300, False)
+        clamped = await client.fetch_page(CallFilter(), 1, 250)  # the API's maximum is 100
+    assert clamped.rows == 100 and listing_queries(sim)[-1]["skip"] == "100"
+    assert [c.id for c in clamped.calls] == [c.id for c in middle.calls]
+
+
+async def test_random_access_costs_one_request(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=100_000, anchor=ANCHOR)
+    async with connect(sim) as client:
+        page = await client.fetch_page(CallFilter(), 999, 100)
+    assert sim.hits["/api/calllogs"] == 1
+    assert page.calls[0].id == sim._clean(99_900)["id"] and page.last and page.total == 100_000
+
+
+async def test_pinned_snapshot_is_stable_while_calls_arrive(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=250, knobs=Knobs(arrivals_per_request=3))
+    flt = CallFilter().pinned(datetime.now(UTC))
+    async with connect(sim) as client:
+        found = await listing(client, flt)
+        assert len(found) == len({c.id for c in found}) == 250
+        fresh = await client.fetch_page(CallFilter(), 0, 100)
+    assert fresh.total is not None and fresh.total > 250 and fresh.calls[0].started_at > found[0].started_at  # type: ignore[operator]
+
+
+# --- filters --------------------------------------------------------------------------------------
+
+
+async def test_time_window_is_sent_and_exact(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=600, anchor=ANCHOR)
+    async with connect(sim) as client:
+        everything = await listing(client)
+        since = everything[400].started_at  # a start time with microseconds: inclusive
+        until = everything[100].started_at  # exclusive
+        assert since is not None and until is not None and since.microsecond
+        flt = CallFilter(since=since, until=until)
+        found = await listing(client, flt)
+    assert [c.id for c in found] == [c.id for c in everything[101:401]]
+    sent = listing_queries(sim)[-1]["filter"]
+    assert sent == (
+        f"started_at ge '{since.strftime('%Y-%m-%dT%H:%M:%S.%f')}Z' "
+        f"and started_at lt '{until.strftime('%Y-%m-%dT%H:%M:%S.%f')}Z'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("direction", "raw"),
+    [
+        (Direction.INBOUND, {"INBOUND_CALL", "INBOUND_OUTBOUND_CALL"}),
+        (Direction.OUTBOUND, {"OUTBOUND_CALL"}),
+        (Direction.INTERNAL, {"EXTENSION_CALL"}),
+    ],
+)
+async def test_direction_and_duration_filters_run_at_the_pbx(
+    connect: Callable[..., PortSIP], direction: Direction, raw: set[str]
+) -> None:
+    sim = PortSIPSim(calls=800, anchor=ANCHOR)
+    async with connect(sim) as client:
+        everything = await listing(client)
+        since = everything[600].started_at
+        flt = CallFilter(since=since, direction=direction, min_duration=30)
+        assert client.server_side(flt) == {"since", "direction", "min_duration"}
+        found = await listing(client, flt)
+    expected = [c.id for c in everything if flt.matches(c)]
+    assert expected and [c.id for c in found] == expected
+    assert {c.raw["direction"] for c in found} == raw
+    sent = listing_queries(sim)[-1]["filter"]
+    assert "(" not in sent and sent.count(" or ") == len(raw) - 1
+    assert sent.count("duration ge 30") == len(raw)
+
+
+async def test_local_filters_are_not_sent(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=50, anchor=ANCHOR)
+    flt = CallFilter(
+        direction=Direction.UNKNOWN, statuses=frozenset({Status.BUSY}), number="+1 415", has_recording=True
+    )
+    async with connect(sim) as client:
+        assert client.server_side(flt) == frozenset()
+        page = await client.fetch_page(flt, 0, 100)
+    assert page.rows == 50 and "filter" not in listing_queries(sim)[-1]
+
+
+# --- normalisation --------------------------------------------------------------------------------
+
+
+async def test_seed_example_record_normalises_exactly(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(records=[SEED_RECORD])
+    async with connect(sim) as client:
+        page = await client.fetch_page(CallFilter(), 0, 100)
+        details = await client.details(page.calls[0])
+    assert [c.to_dict() for c in page.calls] == [SEED_EXPECTED]
+    assert page.calls[0].raw == SEED_RECORD and page.calls[0].warnings == ()
+    assert (page.total, page.last) == (1, True)
+    # The detail endpoint adds the cost the listing lacks (0 for an internal call).
+    assert details.call.to_dict() == {**SEED_EXPECTED, "cost": 0.0}
+    assert details.recordings == [] and details.legs == []
+
+
+async def test_profile_currency_is_used(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(records=[SEED_RECORD])
+    async with connect(sim, currency="EUR") as client:
+        page = await client.fetch_page(CallFilter(), 0, 10)
+    assert page.calls[0].currency == "EUR" and page.calls[0].cost is None
+
+
+def _record(n: int, **fields: Any) -> dict[str, Any]:
+    base = {**SEED_RECORD, "id": str(878156595253481472 - n * 4194304)}
+    base["started_at"] = f"2024-08-20T06:{59 - n:02d}:00.000001Z"
+    return {**base, **fields}
+
+
+STATUS_CASES = [
+    ({"answered_at": "2024-08-20T06:00:48.1Z", "duration": 12, "status_code": 0}, "answered", "0"),
+    ({"status_code": 600}, "busy", "600"),
+    ({"status_code": 0, "end_reason": "CANCELLED"}, "missed", "0"),
+    ({"status_code": 487}, "missed", "487"),
+    ({"status_code": 480}, "missed", "480"),
+    ({"status_code": 408}, "missed", "408"),
+    ({"status_code": 0}, "missed", "0"),
+    ({"status_code": 404}, "failed", "404"),
+    ({"status_code": 503, "end_reason": "CANCELLED"}, "missed", "503"),
+    ({"status_code": 183}, "unknown", "183"),
+    ({"status_code": ""}, "unknown", None),
+]
+
+
+async def test_status_and_direction_rules(connect: Callable[..., PortSIP]) -> None:
+    records = [_record(n, **fields) for n, (fields, _, _) in enumerate(STATUS_CASES)]
+    directions = ["INBOUND_CALL", "OUTBOUND_CALL", "EXTENSION_CALL", "INBOUND_OUTBOUND_CALL", "SOMETHING_NEW", ""]
+    records += [_record(20 + n, direction=d) for n, d in enumerate(directions)]
+    sim = PortSIPSim(records=records)
+    async with connect(sim) as client:
+        calls = (await client.fetch_page(CallFilter(), 0, 100)).calls
+    got = [(c.status.value, c.provider_status) for c in calls[: len(STATUS_CASES)]]
+    assert got == [(status, raw) for _, status, raw in STATUS_CASES]
+    assert calls[0].answered_at == datetime(2024, 8, 20, 6, 0, 48, 100000, tzinfo=UTC) and calls[0].duration_s == 12
+    assert [c.direction.value for c in calls[len(STATUS_CASES) :]] == [
+        "inbound",
+        "outbound",
+        "internal",
+        "inbound",
+        "unknown",
+        "unknown",
+    ]
+    assert all(c.warnings == () for c in calls)
+
+
+async def test_malformed_records_never_break_a_page(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=400, anchor=ANCHOR, knobs=Knobs(malformed_rate=0.5))
+    async with connect(sim) as client:
+        calls = await listing(client)
+    assert len(calls) == 400 and len({c.id for c in calls}) == 400
+    warned = [c for c in calls if c.warnings]
+    assert len(warned) > 50
+    assert any(c.warnings == ("record",) and isinstance(c.raw, str) for c in calls)
+    assert any(c.to == "9" * 100_000 for c in calls)
+    assert any(c.from_ == "[bold]x[/]" for c in calls)
+    assert any("answered_at" in c.warnings and c.answered_at is None for c in calls)
+    assert any("started_at" in c.warnings and c.started_at is None for c in calls)
+    assert any({"duration", "status_code"} <= set(c.warnings) and c.provider_status is None for c in calls)
+
+
+async def test_non_object_records_get_stable_ids(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(records=[SEED_RECORD, "garbage", None, [1, 2], {**SEED_RECORD, "id": ""}])
+    async with connect(sim) as client:
+        first = (await client.fetch_page(CallFilter(), 0, 10)).calls
+        again = (await client.fetch_page(CallFilter(), 0, 10)).calls
+    assert [c.id for c in first] == [c.id for c in again] and len({c.id for c in first}) == 5
+    assert [c.warnings for c in first[1:4]] == [("record",)] * 3
+    assert first[4].warnings == ("id",) and first[4].from_ == "101"
+
+
+# --- errors and retries ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "tries"),
+    [
+        (403, AuthError, 1),
+        (400, ProviderError, 1),
+        (404, NotFound, 1),
+        ("envelope", BadResponse, 1),
+    ],
+)
+async def test_error_envelopes_map_to_typed_errors(
+    connect: Callable[..., PortSIP], fault: Any, error: type[Exception], tries: int
+) -> None:
+    sim = PortSIPSim(calls=10, anchor=ANCHOR)
+    async with connect(sim) as client:
+        await client.check()
+        sim.knobs.script = [fault]
+        with pytest.raises(error) as info:
+            await client.fetch_page(CallFilter(), 0, 10)
+    assert sim.hits["/api/calllogs"] == 1 + tries
+    if fault == 403:
+        assert "admin" in str(info.value)
+    if fault == 400:
+        assert isinstance(info.value, ProviderError) and info.value.code == "VALIDATE_FAILED"
+
+
+@pytest.mark.parametrize("fault", [429, 500, 503, "html", "reset", 401])
+async def test_transient_failures_are_retried(connect: Callable[..., PortSIP], fault: Any) -> None:
+    sim = PortSIPSim(calls=10, anchor=ANCHOR)
+    async with connect(sim) as client:
+        await client.check()
+        sim.knobs.script = [fault]
+        page = await client.fetch_page(CallFilter(), 0, 10)
+    assert page.rows == 10 and sim.hits["/api/calllogs"] == 3
+
+
+async def test_persistent_throttling_gives_up(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=10, anchor=ANCHOR)
+    async with connect(sim) as client:
+        await client.check()
+        sim.knobs.script = [429, 429, 429]
+        with pytest.raises(RateLimited, match="3 tries"):
+            await client.fetch_page(CallFilter(), 0, 10)
+
+
+async def test_unknown_call_details_is_not_found(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=10, anchor=ANCHOR)
+    async with connect(sim) as client:
+        with pytest.raises(NotFound):
+            await client.details(Call(provider="portsip", id="123456789012345678", started_at=None))
+
+
+# --- details --------------------------------------------------------------------------------------
+
+
+def _find(sim: PortSIPSim, predicate: Callable[[dict[str, Any]], bool], paired: bool) -> int:
+    """A generated call matching `predicate`, with or without a second leg in its session."""
+    return next(p for p in range(sim.timeline.count) if predicate(sim._clean(p)) and sim._paired(p - p % 2) == paired)
+
+
+async def test_details_bring_cost_recording_and_legs(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=2000, anchor=ANCHOR, recording_rate=0.6)
+    paired = _find(
+        sim, lambda r: r["direction"] == "OUTBOUND_CALL" and sim._has_recording(r) and r["duration"] > 60, True
+    )
+    async with connect(sim, currency="USD") as client:
+        page = await client.fetch_page(CallFilter(), paired // 100, 100)
+        call = page.calls[paired % 100]
+        details = await client.details(call)
+        [recording] = details.recordings
+        async with client.open_recording(recording) as response:
+            audio = await response.aread()
+    raw = sim._clean(paired)
+    assert call.cost is None and details.call.cost is not None and details.call.cost > 0
+    assert details.call.currency == "USD"
+    assert [(c.label, c.amount, c.note) for c in details.costs] == [
+        ("call", details.call.cost, f"billed to {raw['caller']}")
+    ]
+    assert details.raw["billed_account"] == raw["caller"]
+    assert recording.url.startswith(client.base_url + "/api/blobs/") and "/api/api/" not in recording.url
+    assert not recording.needs_auth and recording.content_type == "audio/wav"
+    assert recording.file_name and call.id in recording.file_name
+    assert audio[:4] == b"RIFF" and len(audio) == recording.size
+    assert details.call.recording_urls == (recording.url,)
+    [leg] = details.legs
+    other = next(sim._clean(p) for p in (paired - 1, paired + 1) if sim._clean(p)["session_id"] == raw["session_id"])
+    assert (leg.from_, leg.to, leg.duration_s) == (other["caller"], other["callee"], other["duration"])
+    blob = [entry for entry in sim.queries if entry[1].startswith("/api/blobs/")]
+    assert len(blob) == 1
+
+
+async def test_details_without_recordings_or_session(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=400, anchor=ANCHOR)
+    alone = _find(sim, lambda r: not sim._has_recording(r) and r["direction"] == "EXTENSION_CALL", False)
+    async with connect(sim) as client:
+        call = (await client.fetch_page(CallFilter(), alone // 100, 100)).calls[alone % 100]
+        details = await client.details(call)
+    assert details.recordings == [] and details.legs == [] and details.call.cost == 0.0
+    assert [(c.amount, c.note) for c in details.costs] == [(0.0, "")]
+
+
+async def test_recording_failure_keeps_the_details(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=20, anchor=ANCHOR)
+    async with connect(sim) as client:
+        call = (await client.fetch_page(CallFilter(), 0, 10)).calls[0]
+        sim.knobs.script = [None, 403]  # the detail passes, the recordings listing is refused
+        details = await client.details(call)
+    assert details.call.id == call.id
+    assert "recordings_error" in details.extra or "legs_error" in details.extra
+
+
+# --- the simulator's own contract -----------------------------------------------------------------
+
+
+def test_simulator_enforces_paging_limits_and_filters(serve: Callable[..., SimServer]) -> None:
+    sim = PortSIPSim(calls=300, anchor=ANCHOR, knobs=Knobs(rate_limit_per_minute=6))
+    server = serve(sim)
+    with httpx.Client(base_url=server.origin) as http:
+        assert http.get("/api/calllogs").status_code == 401
+        form = {**sim.credentials(), "grant_type": "password", "scope": "all", "client_id": "nope"}
+        assert http.post("/api/login/oauth/token", data=form).status_code == 400
+        form["client_id"] = "9d806019-75b2-4b3d-bb8b-f5a3a412cc0a"
+        token = http.post("/api/login/oauth/token", data=form).json()
+        assert token["expires_in"] == 1800 and token["token_type"] == "Bearer"
+        http.headers["Authorization"] = f"Bearer {token['access_token']}"
+        too_big = http.get("/api/calllogs", params={"top": 101})
+        assert too_big.status_code == 400 and too_big.json()["errors"][0]["code"] == "VALIDATE_FAILED"
+        ascending = http.post("/api/calllogs", params={"$top": 2, "$skip": 1}).json()
+        newest = http.get("/api/calllogs", params={"top": 1, "orderby": "started_at desc"}).json()
+        assert ascending["count"] == 300 and ascending["items"][0]["started_at"] < newest["items"][0]["started_at"]
+        grouped = http.get("/api/calllogs", params={"filter": "(duration gt 1)"})
+        assert grouped.status_code == 400
+        prefix = http.get("/api/calllogs", params={"filter": "startswith(caller,'1') and status_code ne 0"}).json()
+        assert all(i["caller"].startswith("1") and i["status_code"] != 0 for i in prefix["items"])
+        throttled = http.get("/api/calllogs")
+        assert throttled.status_code == 429 and "retry-after" not in throttled.headers
+        assert throttled.json()["errors"][0]["code"]

@@ -1,0 +1,44 @@
+"""Helpers for tests (importable: pytest puts tests/ on sys.path)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+# A fixed history: simulators generate calls up to ANCHOR; the app's clock reads CLOCK.
+ANCHOR = datetime(2026, 3, 31, 12, 0, 0, tzinfo=timezone.utc)
+CLOCK = ANCHOR + timedelta(minutes=1)
+# Small accounts keep the suite fast; the sizes still cross page boundaries.
+TEST_CALLS = {"2chat": 120, "voximplant": 300, "unpod": 90, "portsip": 250, "voipstudio": 1000}
+
+
+def make_sessions(sims, providers=None):
+    """Sessions like the demo's, for the given simulators (all by default)."""
+    from cdrtui.connect import Connection, build_provider
+    from cdrtui.tui.sessions import Session
+
+    sessions = []
+    for pid in providers or list(sims):
+        sim = sims[pid]
+        provider = build_provider(pid, sim.credentials(), Connection(base_url=sim.base_url))
+        sessions.append(Session(key=f"demo:{pid}", label=pid, provider=provider, demo=True))
+    return sessions
+
+
+def make_app(sims, providers=None, view=-1, **kw):
+    """A CdrApp on the simulators with the clock pinned to CLOCK (reproducible screens)."""
+    from cdrtui.tui.app import CdrApp
+
+    sessions = make_sessions(sims, providers)
+    app = CdrApp(sessions, start_view=view if len(sessions) > 1 else 0, **kw)
+    app.clock = lambda: CLOCK
+    return app
+
+
+async def wait_for(pilot, predicate, timeout: float = 10.0, step: float = 0.05) -> None:
+    """Let the app run until predicate() holds (network work is asynchronous)."""
+    waited = 0.0
+    while not predicate():
+        if waited >= timeout:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(step)
+        waited += step
