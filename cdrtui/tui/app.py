@@ -1,0 +1,112 @@
+"""The App: sessions, screens, the command palette and key remapping. Nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from ..config import Config
+from ..paging import now_utc
+from .sessions import Session
+
+
+class CdrApp(App[int]):
+    """cdrtui's Textual app. Start it with sessions (browser) or none (welcome screen)."""
+
+    CSS_PATH = "cdrtui.tcss"
+    TITLE = "cdrtui"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
+        Binding("ctrl+p", "command_palette", "Palette", show=False, id="app.palette"),
+    ]
+
+    def __init__(
+        self,
+        sessions: Iterable[Session] = (),
+        *,
+        config: Config | None = None,
+        start_view: int = -1,
+        on_exit: Callable[[], None] | None = None,
+        startup_problems: Iterable[str] = (),
+        ansi_color: bool = False,
+    ) -> None:
+        super().__init__(ansi_color=ansi_color)
+        self.startup_problems = list(startup_problems)
+        self.sessions = list(sessions)
+        self.config = config
+        self.start_view = start_view
+        self._on_exit = on_exit
+        self.animation_level = "none"  # over SSH every animation frame is bytes on the wire
+        self.clock: Callable[[], datetime] = now_utc  # tests pin it for reproducible screens
+
+    def on_mount(self) -> None:
+        if self.config is not None and self.config.keys:
+            self.set_keymap(self.config.keys)
+        for problem in self.startup_problems:
+            self.notify(problem, title="Profile not opened", severity="warning", timeout=10, markup=False)
+        if self.sessions:
+            self.open_browser()
+        else:
+            from .screens.welcome import WelcomeScreen
+
+            self.push_screen(WelcomeScreen())
+
+    def open_browser(self, view: int | None = None) -> None:
+        from .screens.browser import BrowserScreen
+
+        screen = BrowserScreen(self.sessions, self.start_view if view is None else view)
+        if isinstance(self.screen, BrowserScreen):
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    def add_session(self, session: Session) -> None:
+        """A new login: replace a session with the same key, then show the browser on it."""
+        self.sessions = [s for s in self.sessions if s.key != session.key] + [session]
+        self._reset_to_browser(view=len(self.sessions) - 1)
+
+    def _reset_to_browser(self, view: int) -> None:
+        from .screens.browser import BrowserScreen
+
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, BrowserScreen):
+            self.pop_screen()
+        if isinstance(self.screen, BrowserScreen):
+            self.switch_screen(BrowserScreen(self.sessions, view))
+        else:
+            self.push_screen(BrowserScreen(self.sessions, view))
+
+    def show_login_for(self, session: Session, message: str) -> None:
+        """A 401/403: back to that profile's login form with the provider's message."""
+        from .screens.login import LoginScreen
+
+        self.push_screen(LoginScreen(session.provider_id, profile=session.profile, message=message, session=session))
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        from .commands import commands_for
+
+        yield from commands_for(self, screen)
+        yield from super().get_system_commands(screen)
+
+    def switch_to_view(self, view: int) -> None:
+        from .screens.browser import BrowserScreen
+
+        if isinstance(self.screen, BrowserScreen):
+            self.screen.action_view_all() if view < 0 else self.screen.action_view(view)
+
+    async def on_unmount(self) -> None:
+        for session in self.sessions:
+            await session.provider.aclose()
+        if self._on_exit is not None:
+            self._on_exit()

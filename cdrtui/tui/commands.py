@@ -1,0 +1,66 @@
+"""Command palette entries, each showing the key that does the same thing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from textual.app import SystemCommand
+from textual.screen import Screen
+
+from ..text import sanitize
+
+if TYPE_CHECKING:
+    from .app import CdrApp
+
+
+def key_of(screen: Screen[object], app: CdrApp, action: str) -> str:
+    """The first key bound to an action on this screen or the app, as the user would type it."""
+    for bindings in (screen._bindings, app._bindings):
+        for _key, binding in bindings:
+            if binding.action == action:
+                return app.get_key_display(binding)
+    return ""
+
+
+def commands_for(app: CdrApp, screen: Screen[object]) -> Iterator[SystemCommand]:
+    from .screens.browser import BrowserScreen
+
+    def titled(title: str, action: str) -> str:
+        key = key_of(screen, app, action)
+        return f"{title}  [{key}]" if key else title
+
+    if isinstance(screen, BrowserScreen):
+        for i, session in enumerate(app.sessions):
+            label = sanitize(session.label, 40)
+            yield SystemCommand(
+                titled(f"View: {label}", f"view({i})"),
+                f"Browse {label} ({session.provider.spec.name})",
+                lambda i=i: screen.action_view(i),
+            )
+        if len(app.sessions) > 1:
+            yield SystemCommand(
+                titled("View: All providers", "view_all"), "Every profile, merged newest first", screen.action_view_all
+            )
+        yield SystemCommand(
+            titled("Refresh", "refresh"), "Retry failed pages, or move the snapshot to now", screen.action_refresh
+        )
+        yield SystemCommand(
+            titled("Filters: show/hide", "toggle_filters"), "The filter sidebar", screen.action_toggle_filters
+        )
+        yield SystemCommand(
+            titled("Filters: number search", "search_number"), "Find calls by number", screen.action_search_number
+        )
+        yield SystemCommand(
+            titled("Time: UTC / local", "toggle_utc"), "Show start times in UTC or local time", screen.action_toggle_utc
+        )
+        yield SystemCommand(
+            titled("Export: CSV or JSONL", "export"), "Write the current filter to a file", screen.action_export
+        )
+    yield SystemCommand(titled("Help: keys", "help"), "Every key binding", app.action_help)
+
+    from .screens.welcome import WelcomeScreen
+
+    yield SystemCommand(
+        "Login: add a provider profile", "Open the welcome screen", lambda: app.push_screen(WelcomeScreen())
+    )

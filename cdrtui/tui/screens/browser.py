@@ -1,0 +1,200 @@
+"""The browser: provider tabs, the filter sidebar, the virtual call table and the status line."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from ...merged import MergedSource
+from ...model import Call, CallFilter
+from ...paging import PagedSource
+from ...providers.errors import AuthError
+from ...text import sanitize
+from ..sessions import Session
+from ..widgets.call_table import CallTable
+from ..widgets.filter_sidebar import FilterSidebar
+from ..widgets.status_line import StatusLine, render_status
+
+ALL = -1  # the merged "All providers" view
+TABLE_PAGE = 200  # rows per request in the table: small pages paint sooner
+
+
+class ViewTabs(Static):
+    DEFAULT_CSS = "ViewTabs { height: 1; background: $panel; }"
+
+
+class BrowserScreen(Screen[None]):
+    BINDINGS = [
+        Binding("f", "toggle_filters", "Filters", id="browser.filters"),
+        Binding("slash", "search_number", "Number", id="browser.search"),
+        Binding("r", "refresh", "Refresh", id="browser.refresh"),
+        Binding("t", "toggle_utc", "UTC/local", id="browser.utc"),
+        Binding("e", "export", "Export", id="browser.export"),
+        Binding("a", "view_all", "All", id="browser.all"),
+        *[Binding(str(n), f"view({n - 1})", f"View {n}", show=False, id=f"browser.view{n}") for n in range(1, 10)],
+    ]
+
+    def __init__(self, sessions: list[Session], view: int = ALL) -> None:
+        super().__init__()
+        self.sessions = sessions
+        self.view = view if (view == ALL and len(sessions) > 1) or 0 <= view < len(sessions) else 0
+        self.filter = CallFilter()
+        self.sources: dict[int, PagedSource | MergedSource] = {}
+        self._auth_reported: set[str] = set()
+
+    def compose(self) -> ComposeResult:
+        yield ViewTabs(id="tabs")
+        with Horizontal(id="body"):
+            yield FilterSidebar(id="filters")
+            yield CallTable(id="calls")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        sidebar = self.query_one(FilterSidebar)
+        sidebar.display = self.app.size.width >= 150  # below that the numbers need the room
+        self._show_view()
+        self.query_one(CallTable).focus()
+        self.set_interval(1.0, self._update_status)
+
+    # -- views ------------------------------------------------------------------------------------
+    @property
+    def table(self) -> CallTable:
+        return self.query_one(CallTable)
+
+    def _new_source(self, view: int) -> PagedSource | MergedSource:
+        snapshot = self.app.clock()  # type: ignore[attr-defined]
+        if view == ALL:
+            return MergedSource(
+                [PagedSource(s.provider, self.filter, snapshot=snapshot, page_size=TABLE_PAGE) for s in self.sessions]
+            )
+        return PagedSource(self.sessions[view].provider, self.filter, snapshot=snapshot, page_size=TABLE_PAGE)
+
+    def source(self) -> PagedSource | MergedSource:
+        if self.view not in self.sources:
+            self.sources[self.view] = self._new_source(self.view)
+        return self.sources[self.view]
+
+    def _show_view(self, keep_row: bool = False) -> None:
+        self.table.set_source(self.source(), show_provider=self.view == ALL, keep_row=keep_row)
+        self._render_tabs()
+        self._update_status()
+
+    def _render_tabs(self) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for i, session in enumerate(self.sessions):
+            style = "bold reverse" if i == self.view else ""
+            text.append(f" {i + 1} {sanitize(session.label, 24)} ", style=style)
+        if len(self.sessions) > 1:
+            text.append(" a All providers ", style="bold reverse" if self.view == ALL else "")
+        self.query_one(ViewTabs).update(text)
+
+    def _drop_sources(self) -> None:
+        for source in self.sources.values():
+            self.run_worker(source.aclose(), exit_on_error=False)
+        self.sources.clear()
+
+    def action_view(self, index: int) -> None:
+        if 0 <= index < len(self.sessions) and index != self.view:
+            self.view = index
+            self._show_view()
+
+    def action_view_all(self) -> None:
+        if len(self.sessions) > 1 and self.view != ALL:
+            self.view = ALL
+            self._show_view()
+
+    # -- filters, refresh -------------------------------------------------------------------------
+    @on(FilterSidebar.Changed)
+    def _filter_changed(self, event: FilterSidebar.Changed) -> None:
+        self.filter = event.filter
+        self._drop_sources()
+        self._show_view()
+
+    def action_toggle_filters(self) -> None:
+        sidebar = self.query_one(FilterSidebar)
+        sidebar.display = not sidebar.display
+        if sidebar.display:
+            sidebar.focus()
+        else:
+            self.table.focus()
+
+    def action_search_number(self) -> None:
+        sidebar = self.query_one(FilterSidebar)
+        sidebar.display = True
+        sidebar.focus_number()
+
+    def action_refresh(self) -> None:
+        """Retry failed pages if there are any; otherwise move the snapshot to now."""
+        source = self.source()
+        if source.status().error is not None:
+            source.forget_errors()
+            for session in self.sessions:
+                session.provider.state.last_problem = None
+            self._auth_reported.clear()
+            self.table.set_source(source, show_provider=self.view == ALL, keep_row=True)
+            self.notify("Retrying…", timeout=2)
+            return
+        self._drop_sources()
+        self._show_view(keep_row=True)
+        self.notify("Refreshed: snapshot moved to now", timeout=2)
+
+    def action_toggle_utc(self) -> None:
+        self.table.utc = not self.table.utc
+
+    def action_export(self) -> None:
+        from .export import ExportScreen
+
+        sessions = self.sessions if self.view == ALL else [self.sessions[self.view]]
+        source = self.source()
+        snapshot = source.status().snapshot
+        self.app.push_screen(ExportScreen(sessions, self.filter, snapshot))
+
+    # -- rows, details, errors --------------------------------------------------------------------
+    def session_for_row(self, row: int, call: Call) -> Session | None:
+        source = self.source()
+        if isinstance(source, MergedSource):
+            index = source.source_index(row)
+            return self.sessions[index] if index is not None else None
+        return self.sessions[self.view]
+
+    @on(CallTable.Selected)
+    def _open_details(self, event: CallTable.Selected) -> None:
+        from .details import DetailsScreen
+
+        session = self.session_for_row(event.row, event.call)
+        if session is not None:
+            self.app.push_screen(DetailsScreen(session, event.call))
+
+    @on(CallTable.RowsChanged)
+    def _rows_changed(self) -> None:
+        self._update_status()
+
+    def _update_status(self) -> None:
+        if not self.is_mounted:
+            return
+        source = self.sources.get(self.view)
+        status = source.status() if source is not None else None
+        if self.view == ALL:
+            label, states = "All providers", [s.provider.state for s in self.sessions]
+            note = None
+        else:
+            session = self.sessions[self.view]
+            label, states = session.label, [session.provider.state]
+            days = getattr(source, "implied_days", None)
+            note = f"last {days} days (the API needs a window)" if days else None
+        self.query_one(StatusLine).show(render_status(label, status, states, note))
+        if status is not None and isinstance(status.error, AuthError):
+            self._report_auth(status.error)
+
+    def _report_auth(self, error: AuthError) -> None:
+        session = next((s for s in self.sessions if s.provider_id == error.provider), None)
+        if session is None or session.key in self._auth_reported:
+            return
+        self._auth_reported.add(session.key)
+        self.app.call_later(self.app.show_login_for, session, str(error))  # type: ignore[attr-defined]

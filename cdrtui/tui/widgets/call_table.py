@@ -1,0 +1,397 @@
+"""A virtual call table on the Line API: it knows the row count, asks its source for the rows on
+screen, paints placeholders while a page loads, and never holds more than the source's cache.
+
+Every cell is a plain Segment of sanitised text: provider strings are never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from rich.cells import set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ...export import fmt_cost, fmt_duration
+from ...model import Call, Direction, Status
+from ...providers.errors import CdrError
+from ...text import sanitize
+
+
+class RowSource(Protocol):
+    """What the table needs from PagedSource (or the merged All-providers source)."""
+
+    @property
+    def count(self) -> int: ...
+    @property
+    def complete(self) -> bool: ...
+    def row(self, row: int) -> Call | None: ...
+    def row_error(self, row: int) -> CdrError | None: ...
+    def request(self, start: int, stop: int, on_done: Callable[[], None]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    title: str
+    width: int
+    right: bool = False
+
+
+DIRECTION_TEXT = {
+    Direction.INBOUND: "← in",
+    Direction.OUTBOUND: "→ out",
+    Direction.INTERNAL: "↔ int",
+    Direction.UNKNOWN: "?",
+}
+STATUS_TEXT = {
+    Status.ANSWERED: "answered",
+    Status.MISSED: "missed",
+    Status.BUSY: "busy",
+    Status.FAILED: "failed",
+    Status.IN_PROGRESS: "● live",
+    Status.UNKNOWN: "?",
+}
+STATUS_STYLE = {
+    Status.ANSWERED: Style(color="green"),
+    Status.MISSED: Style(color="yellow"),
+    Status.BUSY: Style(color="magenta"),
+    Status.FAILED: Style(color="red"),
+    Status.IN_PROGRESS: Style(color="cyan", bold=True),
+    Status.UNKNOWN: Style(dim=True),
+}
+HEADER_STYLE = Style(bold=True, underline=True)
+PLAIN = Style()
+DIM = Style(dim=True)
+WARN = Style(color="yellow", bold=True)
+ERROR_STYLE = Style(color="red")
+CURSOR = Style(reverse=True)
+
+
+NUMBER_MIN = 16  # "+" and 15 digits (E.164) must fit before anything else gets room
+
+
+def layout(width: int, show_provider: bool) -> list[Column]:
+    """Fixed widths from the schema (never measured from rows). From/To get what is left, at
+    least NUMBER_MIN each; on a narrow terminal the year, cost and provider give way first."""
+    time_w, dir_w = 19, 5
+    optional = ["cost", "provider"] if show_provider else ["cost"]
+
+    def build() -> list[Column]:
+        cols = [
+            Column("mark", "", 1),
+            Column("time", "Started", time_w),
+            Column("dir", "Dir", dir_w),
+            Column("from", "From", 0),
+            Column("to", "To", 0),
+            Column("status", "Status", 8),
+            Column("duration", "Dur", 7, right=True),
+        ]
+        if "cost" in optional:
+            cols.append(Column("cost", "Cost", 12, right=True))
+        if "provider" in optional:
+            cols.append(Column("provider", "Provider", 10))
+        cols.append(Column("rec", "Rec", 3))
+        return cols
+
+    cols = build()
+    for shrink in ("time", "dir", "provider", "cost"):
+        spare = width - sum(c.width for c in cols) - (len(cols) - 1)
+        if spare >= 2 * NUMBER_MIN:
+            break
+        if shrink == "time":
+            time_w = 14  # MM-DD HH:MM:SS
+        elif shrink == "dir":
+            dir_w = 3
+        elif shrink in optional:
+            optional.remove(shrink)
+        cols = build()
+    spare = width - sum(c.width for c in cols) - (len(cols) - 1)
+    number = max(8, spare // 2)
+    return [Column(c.key, c.title, number if c.key in ("from", "to") else c.width, c.right) for c in cols]
+
+
+def cell_text(call: Call, key: str, utc: bool, width: int = 19) -> str:
+    if key == "time":
+        if call.started_at is None:
+            return "(no start time)"
+        when: datetime = call.started_at if utc else call.started_at.astimezone()
+        return when.strftime("%Y-%m-%d %H:%M:%S" if width >= 19 else "%m-%d %H:%M:%S")
+    if key == "dir":
+        text = DIRECTION_TEXT[call.direction]
+        return text if width >= 5 else text[2:] or text
+    if key == "from":
+        return sanitize(call.from_, 64)
+    if key == "to":
+        return sanitize(call.to, 64)
+    if key == "status":
+        return STATUS_TEXT[call.status]
+    if key == "duration":
+        return fmt_duration(call.duration_s)
+    if key == "cost":
+        return fmt_cost(call.cost, call.currency)
+    if key == "provider":
+        return call.provider
+    if key == "rec":
+        return " ♪" if call.recording_urls else ""
+    if key == "mark":
+        return "⚠" if call.warnings else ""
+    return ""
+
+
+class CallTable(ScrollView, can_focus=True):
+    """The call list. Line 0 is a sticky header; row r is drawn on line r - scroll_y + 1."""
+
+    DEFAULT_CSS = """
+    CallTable { background: $surface; overflow-x: hidden; }
+    CallTable:focus { background-tint: $foreground 3%; }
+    """
+
+    BINDINGS = [
+        Binding("up,k", "cursor_up", "Up", show=False, id="table.up"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="table.down"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="table.page_up"),
+        Binding("pagedown,ctrl+f,space", "page_down", "Page down", show=False, id="table.page_down"),
+        Binding("home,g", "first", "First", show=False, id="table.first"),
+        Binding("end,G", "last", "Last", show=False, id="table.last"),
+        Binding("enter", "select", "Details", id="table.select"),
+    ]
+
+    cursor = reactive(0, always_update=True, repaint=False)
+    utc = reactive(False)
+
+    class Highlighted(Message):
+        def __init__(self, table: CallTable, row: int, call: Call | None) -> None:
+            super().__init__()
+            self.table, self.row, self.call = table, row, call
+
+    class Selected(Message):
+        def __init__(self, table: CallTable, row: int, call: Call) -> None:
+            super().__init__()
+            self.table, self.row, self.call = table, row, call
+
+    class RowsChanged(Message):
+        """Rows arrived or the count changed: the status line refreshes."""
+
+        def __init__(self, table: CallTable) -> None:
+            super().__init__()
+            self.table = table
+
+    def __init__(self, *, show_provider: bool = False, prefetch_screens: int = 2, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.source: RowSource | None = None
+        self.show_provider = show_provider
+        self.prefetch_screens = prefetch_screens
+        self._columns: list[Column] = []
+        self._strips: OrderedDict[tuple[int, bool], Strip] = OrderedDict()
+        self._load_pending = False
+        self._last_count = -1
+
+    # -- source -----------------------------------------------------------------------------------
+    def set_source(
+        self, source: RowSource | None, *, show_provider: bool | None = None, keep_row: bool = False
+    ) -> None:
+        self.source = source
+        if show_provider is not None:
+            self.show_provider = show_provider
+        self._columns = []
+        self._strips.clear()
+        if not keep_row:
+            self.cursor = 0
+            self.scroll_to(y=0, animate=False)
+        self._sync_size()
+        self.request_visible()
+        self.refresh()
+
+    def _sync_size(self) -> None:
+        count = self.source.count if self.source else 0
+        if count != self._last_count:
+            self._last_count = count
+            self.virtual_size = Size(self.scrollable_content_region.width, count + 1)
+            if self.cursor >= count > 0:
+                self.cursor = count - 1
+
+    @property
+    def body_height(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def rows_arrived(self) -> None:
+        """Called by the source as pages land (same event loop): repaint and tell the screen."""
+        self._strips.clear()
+        self._sync_size()
+        self.refresh()
+        self.post_message(self.RowsChanged(self))
+
+    def request_visible(self) -> None:
+        self._load_pending = False
+        if self.source is None:
+            return
+        top = int(self.scroll_offset.y)
+        height = self.body_height
+        start = max(0, top - height)
+        stop = top + height * (1 + self.prefetch_screens)
+        self.source.request(start, stop, self.rows_arrived)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._columns = []
+        self._strips.clear()
+        self.virtual_size = Size(self.scrollable_content_region.width, (self.source.count if self.source else 0) + 1)
+        self.request_visible()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if round(old) != round(new):
+            self.request_visible()
+
+    def watch_utc(self) -> None:
+        self._strips.clear()
+        self.refresh()
+
+    # -- painting ---------------------------------------------------------------------------------
+    def columns(self) -> list[Column]:
+        if not self._columns:
+            self._columns = layout(self.scrollable_content_region.width, self.show_provider)
+        return self._columns
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y == 0:
+            return self._header(width)
+        row = int(self.scroll_offset.y) + y - 1
+        source = self.source
+        if source is None or row >= source.count:
+            return Strip.blank(width)
+        selected = row == self.cursor
+        key = (row, selected)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._render_row(row, selected, width)
+            if strip is None:  # not loaded: a placeholder, and ask for the rows on screen
+                if not self._load_pending:
+                    self._load_pending = True
+                    self.call_after_refresh(self.request_visible)
+                return self._placeholder(row, selected, width)
+            self._strips[key] = strip
+            while len(self._strips) > 400:
+                self._strips.popitem(last=False)
+        return strip
+
+    def _header(self, width: int) -> Strip:
+        segments = []
+        for i, col in enumerate(self.columns()):
+            if i:
+                segments.append(Segment(" ", HEADER_STYLE))
+            text = col.title.rjust(col.width) if col.right else col.title
+            if col.key == "time" and self.utc:
+                text = "Started (UTC)" if col.width >= 19 else "UTC"
+            segments.append(Segment(set_cell_size(text, col.width), HEADER_STYLE))
+        return Strip(segments).adjust_cell_length(width)
+
+    def _render_row(self, row: int, selected: bool, width: int) -> Strip | None:
+        assert self.source is not None
+        call = self.source.row(row)
+        if call is None:
+            error = self.source.row_error(row)
+            if error is None:
+                return None
+            text = f"⚠ {sanitize(error, 200)} — press r to retry"
+            style = ERROR_STYLE + CURSOR if selected else ERROR_STYLE
+            return Strip([Segment(set_cell_size(text, width), style)], width)
+        segments = []
+        for i, col in enumerate(self.columns()):
+            style = PLAIN
+            if col.key == "status":
+                style = STATUS_STYLE[call.status]
+            elif col.key == "mark":
+                style = WARN
+            elif col.key in ("time", "provider"):
+                style = DIM if col.key == "provider" else PLAIN
+            if selected:
+                style = style + CURSOR
+            if i:
+                segments.append(Segment(" ", CURSOR if selected else PLAIN))
+            text = cell_text(call, col.key, self.utc, col.width)
+            if col.right:
+                text = text.rjust(col.width)
+            segments.append(Segment(set_cell_size(text, col.width), style))
+        return Strip(segments).adjust_cell_length(width, CURSOR if selected else PLAIN)
+
+    def _placeholder(self, row: int, selected: bool, width: int) -> Strip:
+        text = "  ······  loading" if row % 10 == 0 else "  ······"
+        return Strip([Segment(set_cell_size(text, width), DIM + CURSOR if selected else DIM)], width)
+
+    # -- cursor -----------------------------------------------------------------------------------
+    def _refresh_row(self, row: int) -> None:
+        self._strips.pop((row, True), None)
+        self._strips.pop((row, False), None)
+        line = row - int(self.scroll_offset.y) + 1
+        if 1 <= line < self.size.height:
+            self.refresh_line(line)
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._refresh_row(old)
+        self._refresh_row(new)
+        self._scroll_to_cursor()
+        self.post_message(self.Highlighted(self, new, self.current_call))
+
+    def _scroll_to_cursor(self) -> None:
+        top = int(self.scroll_offset.y)
+        height = self.body_height
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    @property
+    def current_call(self) -> Call | None:
+        return self.source.row(self.cursor) if self.source and self.cursor < self.source.count else None
+
+    def move_cursor(self, row: int) -> None:
+        count = self.source.count if self.source else 0
+        self.cursor = max(0, min(row, count - 1)) if count else 0
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor - self.body_height)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor + self.body_height)
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        if self.source is not None and not self.source.complete:
+            # The end isn't known yet (scan): ask for far more rows; the count grows as they match.
+            self.source.request(self.source.count, self.source.count + 10**9, self.rows_arrived)
+        self.move_cursor(self.source.count - 1 if self.source else 0)
+
+    def action_select(self) -> None:
+        call = self.current_call
+        if call is not None:
+            self.post_message(self.Selected(self, self.cursor, call))
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y < 1:
+            return
+        row = int(self.scroll_offset.y) + event.y - 1
+        if self.source and row < self.source.count:
+            self.move_cursor(row)
+            if event.chain >= 2:
+                self.action_select()
