@@ -1,0 +1,224 @@
+"""Unpod call logs: `GET /api/v2/platform/call-logs/` with `Authorization: Token …` + `Org-Handle`.
+
+Spec: shared/providers/unpod.md. The API has no detail, recording or cost endpoint for call logs,
+and its date filter compares calendar dates and drops missed calls, so only the direction is
+filtered at the provider; everything else (dates included) runs locally in paging.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from ..model import Call, CallFilter, Direction, Page, Status
+from .base import CallDetails, CredentialField, Fields, Provider, ProviderSpec, stable_id
+from .errors import AuthError, BadResponse, ConfigError, ProviderError
+from .http import ApiError, HttpClient, Kind, kind_for_status
+
+PLATFORM = "api/v2/platform/"
+CALL_LOGS = PLATFORM + "call-logs/"  # the trailing slash matters (Django)
+ORGANIZATIONS = PLATFORM + "organizations/"
+INVALID_PAGE = "invalid_page"  # ApiError.code of DRF's "Invalid page." (past the last page)
+
+# design.md §2.2, compared case-insensitively.
+STATUS_MAP: dict[str, Status] = {
+    "completed": Status.ANSWERED,
+    "success": Status.ANSWERED,
+    "answered": Status.ANSWERED,
+    "missed": Status.MISSED,
+    "no-answer": Status.MISSED,
+    "no_answer": Status.MISSED,
+    "notconnected": Status.MISSED,
+    "busy": Status.BUSY,
+    "failed": Status.FAILED,
+    "failure": Status.FAILED,
+    "rejected": Status.FAILED,
+}
+DIRECTION_MAP = {"inbound": Direction.INBOUND, "outbound": Direction.OUTBOUND}
+TOKEN_HELP = "Unpod dashboard → Hub → API Keys → Generate New API Key"
+HANDLE_HELP = "the organisation's domain_handle (Studio → Settings → Copy Org Handle)"
+NO_DETAIL = (
+    "Unpod's call-logs API has no per-call detail, recordings or costs: this is the record as the listing returned it."
+)
+
+
+def _header_safe(value: str) -> bool:
+    return value.isascii() and value.isprintable()
+
+
+def envelope(status: int, body: Any) -> ApiError | None:
+    """Unpod's `{"status_code", "message"[, "data"]}` error envelope (also on an HTTP 200)."""
+    if not isinstance(body, Mapping):
+        if status == 404:  # Django's own HTML page: nothing of the API at this URL
+            return ApiError("not found (HTTP 404): the base URL should be the host root, e.g. https://unpod.dev")
+        return None
+    code = status
+    if status < 400:
+        inner = body.get("status_code")
+        if isinstance(inner, bool) or not isinstance(inner, (int, str)) or not str(inner).isdigit():
+            return None
+        code = int(inner)
+        if code < 400:
+            return None
+    message = body.get("message") or body.get("detail")
+    text = message.strip() if isinstance(message, str) and message.strip() else f"HTTP {code}"
+    kind = kind_for_status(code) if code != status else None
+    if code in (400, 404) and text.rstrip(".").lower() == "invalid page":
+        return ApiError(text, code=INVALID_PAGE, kind=Kind.FATAL)
+    if code == 400 and "org-handle" in text.lower():
+        return ApiError(f"{text} Set the organisation handle: CDRTUI_UNPOD_ORG_HANDLE, {HANDLE_HELP}", kind=Kind.AUTH)
+    if code in (403, 404) and "organi" in text.lower():
+        return ApiError(f"{text} Check the organisation handle (CDRTUI_UNPOD_ORG_HANDLE)", kind=Kind.AUTH)
+    if code == 403 and "expired" in text.lower():
+        return ApiError(f"{text} Generate a new key: {TOKEN_HELP}", kind=Kind.AUTH)
+    return ApiError(text, kind=kind)
+
+
+def _label(entry: Mapping[str, Any]) -> str:
+    handle = str(entry.get("domain_handle"))
+    name = entry.get("name")
+    return f"{name} ({handle})" if isinstance(name, str) and name.strip() else handle
+
+
+class Unpod(Provider):
+    spec: ClassVar[ProviderSpec] = ProviderSpec(
+        id="unpod",
+        name="Unpod",
+        fields=(
+            CredentialField("token", "API token", env="CDRTUI_UNPOD_TOKEN", secret=True, help=TOKEN_HELP),
+            CredentialField("org_handle", "Org handle", env="CDRTUI_UNPOD_ORG_HANDLE", help=HANDLE_HELP),
+        ),
+        default_base_url="https://unpod.dev",
+        # Dates are not exact at the provider (calendar days, missed calls dropped); nor is
+        # call_status (its vocabulary differs from the stored one).
+        server_filters=frozenset({"direction"}),
+        max_page_size=100,
+        max_concurrency=4,
+    )
+
+    def __init__(self, credentials: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(credentials, **kwargs)
+        token = (self.credentials.get("token") or "").strip()
+        if token[:6].lower() == "token ":  # pasted with the scheme word
+            token = token[6:].strip()
+        handle = (self.credentials.get("org_handle") or "").strip()
+        if not token:
+            raise ConfigError(f"no API token: set CDRTUI_UNPOD_TOKEN ({TOKEN_HELP})", self.id)
+        if not _header_safe(token) or " " in token:
+            raise ConfigError("the API token (CDRTUI_UNPOD_TOKEN) has spaces or characters a key cannot have", self.id)
+        if not handle:
+            raise ConfigError(f"no organisation handle: set CDRTUI_UNPOD_ORG_HANDLE ({HANDLE_HELP})", self.id)
+        if not _header_safe(handle):
+            raise ConfigError(
+                "the organisation handle (CDRTUI_UNPOD_ORG_HANDLE) has characters a header cannot carry", self.id
+            )
+        self.token, self.org_handle = token, handle
+        # Users paste the documented base URL; the API paths are taken from the host root.
+        for suffix in ("/api/v2/platform", "/api/v2", "/api"):
+            if self.base_url.endswith(suffix):
+                self.base_url = self.base_url[: -len(suffix)]
+                break
+
+    def secrets(self) -> list[str]:
+        return [*super().secrets(), self.token]
+
+    def make_http(self) -> HttpClient:
+        return HttpClient(
+            self.id,
+            self.base_url,
+            envelope,
+            headers={"Authorization": f"Token {self.token}", "Accept": "application/json"},
+            verify=self.verify,
+            policy=self.policy,
+            secrets=self.secrets(),
+            state=self.state,
+        )
+
+    def server_side(self, flt: CallFilter) -> frozenset[str]:
+        # call_type only knows inbound/outbound; internal runs locally.
+        if flt.direction in DIRECTION_MAP.values():
+            return frozenset({"direction"})
+        return frozenset()
+
+    async def check(self) -> str:
+        """The organisations the token can see (Token only), and this handle among them."""
+        body = await self.http.request_json("GET", ORGANIZATIONS, params={"page_size": 100})
+        orgs = body.get("data") if isinstance(body, Mapping) else None
+        if not isinstance(orgs, list):
+            raise BadResponse("the organisations response has no data list", self.id)
+        entries = [o for o in orgs if isinstance(o, Mapping) and isinstance(o.get("domain_handle"), str)]
+        mine = [o for o in entries if o["domain_handle"].strip() == self.org_handle]
+        mine = mine or [o for o in entries if o["domain_handle"].strip().lower() == self.org_handle.lower()]
+        if mine:
+            role = mine[0].get("role")
+            return f"organisation {_label(mine[0])}" + (f", role {role}" if isinstance(role, str) and role else "")
+        total = body.get("count")
+        if isinstance(total, int) and total > len(orgs):  # a partial list: ask the call logs directly
+            page = await self.fetch_page(CallFilter(), 0, 1)
+            return f"organisation {self.org_handle} ({page.total if page.total is not None else '?'} call logs)"
+        known = ", ".join(_label(o) for o in entries[:10]) or "none"
+        raise AuthError(
+            f"the token works, but no organisation has the handle {self.org_handle!r}; "
+            f"this token can use: {known} (set CDRTUI_UNPOD_ORG_HANDLE to one of them)",
+            self.id,
+        )
+
+    async def fetch_page(self, flt: CallFilter, index: int, size: int) -> Page:
+        size = max(1, min(size, self.spec.max_page_size))
+        params: dict[str, Any] = {"page": index + 1, "page_size": size}
+        if "direction" in self.server_side(flt) and flt.direction is not None:
+            params["call_type"] = flt.direction.value
+        try:
+            body = await self.http.request_json(
+                "GET", CALL_LOGS, params=params, headers={"Org-Handle": self.org_handle}
+            )
+        except ProviderError as exc:
+            if exc.code == INVALID_PAGE:  # past the last page: the end, not an error
+                return Page([], rows=0, total=None, last=True)
+            raise
+        data = body.get("data") if isinstance(body, Mapping) else None
+        if not isinstance(data, list):
+            raise BadResponse("the call-logs response has no data list", self.id)
+        calls = [self.parse(record) for record in data]
+        offset = index * size
+        count = body.get("count")
+        total = (
+            count if isinstance(count, int) and not isinstance(count, bool) and count >= offset + len(data) else None
+        )
+        if total is not None:
+            last = not data or offset + len(data) >= total
+        else:
+            last = len(data) < size
+        return Page(calls, rows=len(data), total=total, last=last)
+
+    def parse(self, raw: Any) -> Call:
+        """One call-log record (design.md §2.1, unpod column)."""
+        f = Fields(raw)
+        record_id = f.text("id")
+        if record_id is None:
+            if isinstance(raw, Mapping):
+                record_id = stable_id(raw.get("creation_time"), raw.get("source_number"), raw.get("destination_number"))
+            else:
+                record_id = stable_id(type(raw).__name__, repr(raw)[:1000])
+        call_status = f.text("call_status")
+        call_type = f.text("call_type")
+        return Call(
+            provider=self.id,
+            id=record_id,
+            started_at=f.time("creation_time"),
+            answered_at=f.time("start_time"),
+            ended_at=f.time("end_time"),
+            direction=DIRECTION_MAP.get(call_type.lower(), Direction.UNKNOWN) if call_type else Direction.UNKNOWN,
+            status=STATUS_MAP.get(call_status.lower(), Status.UNKNOWN) if call_status else Status.UNKNOWN,
+            from_=f.text("source_number"),
+            to=f.text("destination_number"),
+            duration_s=f.integer("call_duration") or 0,
+            end_reason=f.text("end_reason"),
+            provider_status=call_status,
+            raw=raw,
+            warnings=tuple(f.warnings),
+        )
+
+    async def details(self, call: Call) -> CallDetails:
+        """No request: the listing record is all Unpod has for a call."""
+        return CallDetails(call=call, raw=call.raw, extra={"note": NO_DETAIL})
