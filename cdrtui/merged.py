@@ -101,6 +101,12 @@ class MergedSource:
             on_done()
 
     async def _fill(self, start: int, stop: int, on_done: Callable[[], None]) -> None:
+        # Far past the merged head (End): finish the scans first, then merge from the tail.
+        while not self.complete and stop > len(self._head_src) + 2 * CHUNK and self._wanted is None:
+            for source in self.sources:
+                if not source.complete:
+                    await source.scan_step()
+            on_done()
         while self._wanted is None:
             known = self.count
             if self.complete:

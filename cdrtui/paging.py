@@ -279,7 +279,7 @@ class PagedSource:
 
     def pages_for(self, start: int, stop: int) -> list[int]:
         pages: set[int] = set()
-        for row in range(max(0, start), max(0, stop)):
+        for row in range(max(0, start), min(stop, self.count)):
             where = self._locate(row)
             if isinstance(where, tuple):
                 pages.add(where[0])
@@ -287,8 +287,6 @@ class PagedSource:
 
     def _schedule(self, start: int, stop: int, on_done: Callable[[], None] | None = None) -> list[asyncio.Task[None]]:
         """Start fetching the missing pages under rows [start, stop); return what is in flight."""
-        if self.mode == "direct":
-            stop = min(stop, self.count)
         tasks = []
         for index in self.pages_for(start, stop):
             slot = self._pages.get(index)
@@ -359,6 +357,10 @@ class PagedSource:
     async def iter_calls(self, prefetch: int | None = None) -> AsyncIterator[Call]:
         """Every matching call once, newest first, in constant memory; pages fetched ahead."""
         ahead = max(1, prefetch or self.provider.spec.max_concurrency)
+        if not self.stable:
+            # New calls push rows down while we page: fetched in order that only repeats rows
+            # (dropped below); fetched out of order it would skip some.
+            ahead = 1
         since = self.filter.since if "since" in self.local else None
         recent = RecentIds(ahead + 2)
         first = await self._fetch(0)
