@@ -58,6 +58,7 @@ class SourceStatus:
     mode: str
     error: CdrError | None = None
     requests: int = 0
+    server_total: int | None = None  # what the provider said its listing holds
 
 
 @dataclass(slots=True)
@@ -95,6 +96,7 @@ class PagedSource:
         self.cache_pages = max(4, cache_pages)
         self.mode = "pending"
         self.total: int | None = None
+        self.server_total: int | None = None
         self.complete = False
         self.error: CdrError | None = None
         self._pages: OrderedDict[int, _PageSlot] = OrderedDict()
@@ -138,6 +140,7 @@ class PagedSource:
             mode=self.mode,
             error=self.error,
             requests=self.provider.state.requests,
+            server_total=self.server_total,
         )
 
     # -- server pages -----------------------------------------------------------------------------
@@ -162,6 +165,7 @@ class PagedSource:
                 self.error = exc
                 raise
             self._started = True
+            self.server_total = page.total
             if not self.local and self.stable and page.total is not None:
                 self.mode = "direct"
                 self.total = page.total

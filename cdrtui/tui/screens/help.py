@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
@@ -32,9 +32,22 @@ def binding_groups() -> list[tuple[str, list[Binding]]]:
     ]
 
 
-def _keys(binding: Binding, keymap: dict[str, str]) -> str:
+def _keys(app: App[object], binding: Binding, keymap: dict[str, str]) -> str:
     keys = keymap.get(binding.id or "", binding.key)
-    return ", ".join(k.strip() for k in keys.split(","))
+    return ", ".join(app.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
+
+
+def _rows(bindings: list[Binding]) -> list[tuple[list[Binding], str, str]]:
+    """(bindings, description, ids): the numbered view keys collapse into one row."""
+    rows: list[tuple[list[Binding], str, str]] = []
+    views = [b for b in bindings if (b.id or "").startswith("browser.view")]
+    for binding in bindings:
+        if binding in views:
+            if binding is views[0]:
+                rows.append((views, "Show view n (1 = first tab)", f"{views[0].id} … {views[-1].id}"))
+            continue
+        rows.append(([binding], binding.description or binding.action, binding.id or ""))
+    return rows
 
 
 class HelpScreen(ModalScreen[None]):
@@ -51,16 +64,13 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll():
             yield Static(Text("Keys", style="bold"))
             for title, bindings in binding_groups():
-                table = Table(title=title, title_justify="left", show_header=True, box=None, expand=True)
-                table.add_column("Keys", style="bold cyan", no_wrap=True)
-                table.add_column("Does")
-                table.add_column("Id (for [keys] in config)", style="dim", no_wrap=True)
-                for binding in bindings:
-                    table.add_row(
-                        Text(_keys(binding, keymap)),
-                        Text(binding.description or binding.action),
-                        Text(binding.id or ""),
-                    )
+                table = Table(title=Text(title, style="bold"), title_justify="left", box=None, expand=True)
+                table.add_column(Text("Keys"), style="bold cyan", no_wrap=True, ratio=1)
+                table.add_column(Text("Does"), ratio=2)
+                table.add_column(Text("Id, for [keys] in config.toml"), style="dim", no_wrap=True, ratio=2)
+                for group, description, ids in _rows(bindings):
+                    keys = " ".join(_keys(self.app, b, keymap) for b in group)
+                    table.add_row(Text(keys), Text(description), Text(ids))
                 yield Static(table)
             yield Static(
                 Text(

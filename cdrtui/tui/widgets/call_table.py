@@ -194,6 +194,7 @@ class CallTable(ScrollView, can_focus=True):
         self.show_provider = show_provider
         self.prefetch_screens = prefetch_screens
         self._columns: list[Column] = []
+        self._columns_width = 0
         self._strips: OrderedDict[tuple[int, bool], Strip] = OrderedDict()
         self._load_pending = False
         self._last_count = -1
@@ -260,8 +261,10 @@ class CallTable(ScrollView, can_focus=True):
 
     # -- painting ---------------------------------------------------------------------------------
     def columns(self) -> list[Column]:
-        if not self._columns:
-            self._columns = layout(self.scrollable_content_region.width, self.show_provider)
+        width = self.scrollable_content_region.width  # changes when the scrollbar comes and goes
+        if not self._columns or width != self._columns_width:
+            self._columns, self._columns_width = layout(width, self.show_provider), width
+            self._strips.clear()
         return self._columns
 
     def render_line(self, y: int) -> Strip:
@@ -343,6 +346,8 @@ class CallTable(ScrollView, can_focus=True):
         self._refresh_row(old)
         self._refresh_row(new)
         self._scroll_to_cursor()
+        # The scroll range can lag a fresh virtual_size by a frame; settle it after the refresh.
+        self.call_after_refresh(self._scroll_to_cursor)
         self.post_message(self.Highlighted(self, new, self.current_call))
 
     def _scroll_to_cursor(self) -> None:

@@ -16,6 +16,8 @@ from ...text import sanitize
 def count_text(status: SourceStatus) -> str:
     loaded = f"{status.loaded:,}"
     if status.mode == "scan" and not status.complete:
+        if not (status.local_filters - {"until"}) and status.server_total:
+            return f"{loaded} loaded of {status.server_total:,}"  # nothing filtered here: the total holds
         return f"{loaded} found so far · {status.scanned:,} checked"
     if status.total is None:
         return f"{loaded} loaded, more to come" if not status.complete else f"{loaded} calls"
