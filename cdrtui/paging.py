@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from array import array
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -22,9 +23,10 @@ from datetime import datetime, timedelta, timezone
 
 from .model import Call, CallFilter, Page
 from .providers.base import Provider
-from .providers.errors import CdrError
+from .providers.errors import CdrError, ProviderError
 
 UTC = timezone.utc
+log = logging.getLogger("cdrtui.paging")
 
 
 def now_utc() -> datetime:
@@ -146,7 +148,16 @@ class PagedSource:
     # -- server pages -----------------------------------------------------------------------------
     async def _fetch(self, index: int) -> Page:
         async with self._sem:
-            page = await self.provider.fetch_page(self.filter, index, self.size)
+            try:
+                page = await self.provider.fetch_page(self.filter, index, self.size)
+            except (CdrError, asyncio.CancelledError):
+                raise
+            except Exception as exc:  # a client bug must become an error row, not a silent hang
+                log.exception("%s: page %d failed", self.provider.id, index)
+                raise ProviderError(
+                    f"unexpected {type(exc).__name__} reading page {index + 1} (run with --debug for details)",
+                    self.provider.id,
+                ) from None
         if page.rows and index == 0 and self.provider.spec.fixed_page_size and not page.last:
             self.size = page.rows  # the server decides (2Chat); page 0 tells us how much
         return page
