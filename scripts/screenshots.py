@@ -1,0 +1,116 @@
+"""Regenerate screenshots/*.svg from the demo: `python scripts/screenshots.py`.
+
+The simulators get a fixed history and the app a fixed clock, so the pictures only change when
+the UI does. 120×36, as the README shows them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "screenshots"
+SIZE = (120, 36)
+ANCHOR = datetime(2026, 11, 20, 17, 45, tzinfo=timezone.utc)
+CLOCK = ANCHOR + timedelta(minutes=1)
+
+
+async def wait_for(pilot, predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    waited = 0.0
+    while not predicate():
+        if waited > timeout:
+            raise SystemExit("screenshot: the app did not get there in time")
+        await pilot.pause(0.05)
+        waited += 0.05
+
+
+def sessions():  # type: ignore[no-untyped-def]
+    from cdrtui.connect import Connection, build_provider
+    from cdrtui.simulators.registry import DEMO_CALLS, start
+    from cdrtui.tui.sessions import Session
+
+    running = [start(p, calls=n, anchor=ANCHOR) for p, n in DEMO_CALLS.items()]
+    made = [
+        Session(f"demo:{s.provider}", s.provider,
+                build_provider(s.provider, s.credentials(), Connection(base_url=s.base_url)), demo=True)
+        for s in running
+    ]
+    return made, running
+
+
+def app_for(made):  # type: ignore[no-untyped-def]
+    from cdrtui.tui.app import CdrApp
+
+    app = CdrApp(made, start_view=-1 if made else 0)
+    app.clock = lambda: CLOCK
+    return app
+
+
+def loaded(app) -> bool:  # type: ignore[no-untyped-def]
+    from cdrtui.tui.widgets.call_table import CallTable
+
+    tables = app.screen.query(CallTable)
+    if not tables:
+        return False
+    table = tables.first()
+    return table.source is not None and table.source.count > 0 and table.source.row(table.cursor) is not None
+
+
+async def shoot() -> None:
+    OUT.mkdir(exist_ok=True)
+    made, running = sessions()
+    try:
+        # Welcome: no profile saved.
+        app = app_for([])
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(0.3)
+            app.save_screenshot(str(OUT / "welcome.svg"))
+        # Login form (PortSIP has the most fields).
+        from cdrtui.tui.screens.login import LoginScreen
+
+        app = app_for([])
+        async with app.run_test(size=SIZE) as pilot:
+            app.push_screen(LoginScreen("portsip"))
+            await pilot.pause(0.3)
+            app.save_screenshot(str(OUT / "login.svg"))
+        # Browser on All providers, then details of a Voximplant call with a recording, then help.
+        app = app_for(made)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: loaded(app))
+            await pilot.pause(0.3)
+            app.save_screenshot(str(OUT / "browser.svg"))
+            await pilot.press("2")
+            await wait_for(pilot, lambda: loaded(app))
+            table = app.screen.table
+            row = next(r for r in range(table.source.count) if table.source.row(r).recording_urls)
+            table.move_cursor(row)
+            await pilot.press("enter")
+            await pilot.pause(1.0)
+            app.save_screenshot(str(OUT / "details.svg"))
+            await pilot.press("escape")
+            await pilot.press("question_mark")
+            await pilot.pause(0.3)
+            app.save_screenshot(str(OUT / "help.svg"))
+    finally:
+        for sim in running:
+            sim.stop()
+    print(f"wrote {', '.join(sorted(p.name for p in OUT.glob('*.svg')))} in {OUT}")
+
+
+def main() -> None:
+    os.environ["TZ"] = "UTC"
+    os.environ["CDRTUI_HOME"] = tempfile.mkdtemp(prefix="cdrtui-shots-")  # never the user's profiles
+    import time
+
+    time.tzset()
+    sys.path.insert(0, str(ROOT))
+    asyncio.run(shoot())
+
+
+if __name__ == "__main__":
+    main()
