@@ -21,6 +21,7 @@ from .providers.errors import ConfigError
 APP = "cdrtui"
 # Settings a profile holds besides the provider's own (non-secret) credential fields.
 PROFILE_KEYS = ("provider", "base_url", "currency", "ca_bundle", "insecure", "password_command", "secret_store")
+SECRET_STORES = ("keyring", "file", "env")
 
 
 def _home() -> Path | None:
@@ -114,15 +115,20 @@ class Profile:
             raise ConfigError(f"profile {name!r} in {config_path()} has no provider")
         known = {k: data[k] for k in PROFILE_KEYS if k in data}
         fields = {k: str(v) for k, v in data.items() if k not in PROFILE_KEYS}
+        store = str(known.get("secret_store", "keyring"))
+        if store not in SECRET_STORES:
+            raise ConfigError(
+                f"profile {name!r} in {config_path()}: secret_store must be one of {', '.join(SECRET_STORES)}"
+            )
         return cls(
             name=name,
             provider=known["provider"],
             base_url=known.get("base_url"),
             currency=known.get("currency"),
             ca_bundle=known.get("ca_bundle"),
-            insecure=bool(known.get("insecure", False)),
+            insecure=known.get("insecure") is True,  # a hand-written "false" must not turn TLS checks off
             password_command=known.get("password_command"),
-            secret_store=str(known.get("secret_store", "keyring")),
+            secret_store=store,
             fields=fields,
         )
 

@@ -24,9 +24,12 @@ EVER = "2000-01-01"  # the fixed test history is older than Voximplant's default
 def run(sims, provider, *args, env=None):
     """Run `cdrtui calls` in-process with the simulator's credentials; return (code, out, err)."""
     out, err = io.StringIO(), io.StringIO()
-    with mock.patch.dict(os.environ, env if env is not None else sims[provider].env()):
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = cli.main(["calls", provider, *args])
+    with (
+        mock.patch.dict(os.environ, env if env is not None else sims[provider].env()),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        code = cli.main(["calls", provider, *args])
     return code, out.getvalue(), err.getvalue()
 
 

@@ -41,7 +41,7 @@ class CdrApp(App[int]):
         self.sessions = list(sessions)
         self.config = config
         self.start_view = start_view
-        self._on_exit = on_exit
+        self._exit_hooks: list[Callable[[], None]] = [on_exit] if on_exit else []
         self.animation_level = "none"  # over SSH every animation frame is bytes on the wire
         self.clock: Callable[[], datetime] = now_utc  # tests pin it for reproducible screens
 
@@ -56,6 +56,10 @@ class CdrApp(App[int]):
             from .screens.welcome import WelcomeScreen
 
             self.push_screen(WelcomeScreen())
+
+    def on_exit_do(self, hook: Callable[[], None]) -> None:
+        """Run `hook` when the app ends (the demo's simulators stop with it)."""
+        self._exit_hooks.append(hook)
 
     def open_browser(self, view: int | None = None) -> None:
         from .screens.browser import BrowserScreen
@@ -108,5 +112,5 @@ class CdrApp(App[int]):
     async def on_unmount(self) -> None:
         for session in self.sessions:
             await session.provider.aclose()
-        if self._on_exit is not None:
-            self._on_exit()
+        for hook in self._exit_hooks:
+            hook()

@@ -6,7 +6,6 @@ import pytest
 
 from cdrtui.connect import Connection, build_provider
 from cdrtui.paging import PagedSource
-from cdrtui.simulators.core import Knobs
 from cdrtui.simulators.registry import start
 from cdrtui.tui.app import CdrApp
 from cdrtui.tui.screens.browser import BrowserScreen
@@ -206,7 +205,8 @@ def test_snapshot_browser(snap_compare, sims, width, height):
     assert snap_compare(app, terminal_size=(width, height), run_before=loaded_rows)
 
 
-def test_snapshot_help(snap_compare, sims):
+def test_snapshot_help(snap_compare, sims, monkeypatch):
+    monkeypatch.setenv("CDRTUI_HOME", "/tmp/cdrtui-snapshot-home")  # the help shows the config path
     app = make_app(sims, ["2chat"])
 
     async def open_help(pilot):

@@ -23,12 +23,16 @@ def binding_groups() -> list[tuple[str, list[Binding]]]:
     from ..widgets.call_table import CallTable
     from .browser import BrowserScreen
     from .details import DetailsScreen
+    from .login import LoginScreen
+    from .welcome import WelcomeScreen
 
     return [
         ("Everywhere", _bindings(CdrApp)),
         ("Call list", _bindings(CallTable)),
         ("Browser", _bindings(BrowserScreen)),
         ("Call details", _bindings(DetailsScreen)),
+        ("Login form", _bindings(LoginScreen)),
+        ("Welcome", _bindings(WelcomeScreen)),
     ]
 
 
