@@ -114,16 +114,17 @@ class MergedSource:
             missing = [r for r in (start, stop - 1) if r < stop and self._where(r) is None]
             if not missing:
                 break
+            row = missing[0]
             tail_front = known - len(self._tail_src)  # rows from here down are merged already
-            nearer_tail = self.complete and (tail_front - stop) < (start - len(self._head_src))
+            nearer_tail = self.complete and (tail_front - 1 - row) < (row - len(self._head_src))
             grew = await (self._grow_tail() if nearer_tail else self._grow_head())
             on_done()
             if not grew:
                 break
         # The rows themselves may have left their sources' caches: load those pages.
+        wanted = range(start, min(stop, start + 5000, self.count))
         for index, source in enumerate(self.sources):
-            rows = [self._where(r) for r in range(start, stop)]
-            mine = [r for s, r in filter(None, rows) if s == index]
+            mine = [where[1] for where in map(self._where, wanted) if where is not None and where[0] == index]
             if mine:
                 await source.ensure(min(mine), max(mine) + 1)
 

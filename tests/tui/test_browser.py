@@ -215,3 +215,27 @@ def test_snapshot_help(snap_compare, sims, monkeypatch):
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(120, 36), run_before=open_help)
+
+
+@pytest.mark.parametrize("providers", [["2chat"], ["2chat", "unpod", "voipstudio"]], ids=["scan", "all"])
+async def test_end_follows_a_listing_whose_end_is_not_known_yet(sims, providers):
+    """2Chat is read in order (a scan); All providers merges: End must still land on the oldest call."""
+    app = make_app(sims, providers)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: loaded(app))
+        table = table_of(app)
+        assert not table.source.complete
+        await pilot.press("end")
+        await wait_for(pilot, lambda: table.source.complete and table.source.row(table.cursor) is not None)
+        total = sum(TEST_CALLS[p] for p in providers)
+        assert table.source.count == total and table.cursor == total - 1
+        oldest = min(
+            [c for p in providers for c in await full_calls(sims[p])],
+            key=lambda c: (c.started_at, int(c.id) if c.id.isdigit() else 0),
+        )
+        assert table.source.row(table.cursor).id == oldest.id
+
+
+async def full_calls(sim) -> list:
+    async with build_provider(sim.provider, sim.credentials(), Connection(base_url=sim.base_url)) as provider:
+        return [c async for c in PagedSource(provider, snapshot=CLOCK).iter_calls()]

@@ -197,6 +197,7 @@ class CallTable(ScrollView, can_focus=True):
         self._columns_width = 0
         self._strips: OrderedDict[tuple[int, bool], Strip] = OrderedDict()
         self._load_pending = False
+        self._follow_end = False
         self._last_count = -1
 
     # -- source -----------------------------------------------------------------------------------
@@ -231,6 +232,11 @@ class CallTable(ScrollView, can_focus=True):
         """Called by the source as pages land (same event loop): repaint and tell the screen."""
         self._strips.clear()
         self._sync_size()
+        if self._follow_end and self.source is not None:
+            # End while the end wasn't known: keep the cursor on the last row as the count grows.
+            follow = not self.source.complete
+            self.cursor = max(0, self.source.count - 1)
+            self._follow_end = follow
         self.refresh()
         self.post_message(self.RowsChanged(self))
 
@@ -240,8 +246,11 @@ class CallTable(ScrollView, can_focus=True):
             return
         top = int(self.scroll_offset.y)
         height = self.body_height
-        start = max(0, top - height)
-        stop = top + height * (1 + self.prefetch_screens)
+        if self._follow_end:
+            # Read on to the end: the source scans (and merges) until it knows where that is.
+            start, stop = max(0, self.source.count - 3 * height), 10**12
+        else:
+            start, stop = max(0, top - height), top + height * (1 + self.prefetch_screens)
         self.source.request(start, stop, self.rows_arrived)
 
     def on_resize(self, event: events.Resize) -> None:
@@ -363,6 +372,7 @@ class CallTable(ScrollView, can_focus=True):
         return self.source.row(self.cursor) if self.source and self.cursor < self.source.count else None
 
     def move_cursor(self, row: int) -> None:
+        self._follow_end = False
         count = self.source.count if self.source else 0
         self.cursor = max(0, min(row, count - 1)) if count else 0
 
@@ -382,10 +392,10 @@ class CallTable(ScrollView, can_focus=True):
         self.move_cursor(0)
 
     def action_last(self) -> None:
-        if self.source is not None and not self.source.complete:
-            # The end isn't known yet (scan): ask for far more rows; the count grows as they match.
-            self.source.request(self.source.count, self.source.count + 10**9, self.rows_arrived)
         self.move_cursor(self.source.count - 1 if self.source else 0)
+        if self.source is not None and not self.source.complete:
+            self._follow_end = True
+            self.request_visible()
 
     def action_select(self) -> None:
         call = self.current_call
