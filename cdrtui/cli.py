@@ -6,11 +6,11 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .model import CallFilter, Direction, Status
+from .model import Call, CallFilter, Direction, Status
 from .providers.errors import CdrError, ConfigError
 from .providers.registry import BUILTIN
 
@@ -28,11 +28,18 @@ class UsageError(Exception):
 
 
 def err(message: str) -> None:
-    print(f"cdrtui: error: {message}", file=sys.stderr)
+    print(f"cdrtui: error: {_plain(message)}", file=sys.stderr)
 
 
 def note(message: str) -> None:
-    print(f"cdrtui: {message}", file=sys.stderr)
+    print(f"cdrtui: {_plain(message)}", file=sys.stderr)
+
+
+def _plain(message: str) -> str:
+    """One line without control characters: error messages quote providers, whose text is hostile."""
+    from .text import sanitize
+
+    return sanitize(message)
 
 
 # --- argument parsing ----------------------------------------------------------------------------
@@ -144,6 +151,11 @@ def _providers_for(args: argparse.Namespace) -> list[Provider]:
             raise ConfigError(f"no profile named {args.profile!r}; see `cdrtui profiles`")
         if args.provider not in ("all", profile.provider):
             raise UsageError(f"profile {args.profile!r} is a {profile.provider} profile, not {args.provider}")
+        if profile.insecure and not args.insecure:
+            note(
+                f"warning: TLS certificate verification is OFF for profile {args.profile!r} (insecure = true); "
+                "anyone on the path can read and alter traffic"
+            )
         return [provider_from_profile(profile, conn)]
     if args.provider != "all":
         return [provider_from_env(args.provider, conn)]
@@ -166,17 +178,34 @@ async def _run_calls(args: argparse.Namespace, flt: CallFilter) -> int:
 
     providers = _providers_for(args)
     snapshot = now_utc()
+    streams: list[AsyncIterator[Call]] = []
     try:
-        streams = []
         for provider in providers:
             source = PagedSource(provider, flt, snapshot=snapshot)
             if source.implied_days:
                 note(f"{provider.id}: no --since given; listing the last {source.implied_days} days")
-            streams.append(source.iter_calls())
+            streams.append(source.iter_calls(limit=args.limit))
         stream = streams[0] if len(streams) == 1 else merge_newest_first(streams)
         writer = make_writer(args.format, sys.stdout)
-        await write_stream(tie_sorted(stream), writer, limit=args.limit)
+        written = 0
+
+        async def counted(calls: AsyncIterator[Call]) -> AsyncIterator[Call]:
+            nonlocal written
+            async for call in calls:
+                yield call
+                written += 1
+
+        try:
+            await write_stream(counted(tie_sorted(stream)), writer, limit=args.limit)
+        except CdrError as exc:
+            if written:  # say so on the one error line: a partial file must not pass for a complete one
+                exc.message += f"; the output is INCOMPLETE ({written:,} calls were written before this)"
+            raise
     finally:
+        for iterator in streams:  # stops their prefetches (a --limit can end the export early)
+            close = getattr(iterator, "aclose", None)
+            if close is not None:
+                await close()
         for provider in providers:
             await provider.aclose()
     return 0
@@ -192,6 +221,7 @@ def cmd_calls(argv: Sequence[str]) -> int:
         flt = parse_filter(args)
         if args.limit == 0:
             return 0
+        _tune_gc_for_streaming()
         return asyncio.run(_run_calls(args, flt))
     except UsageError as exc:
         err(str(exc))
@@ -210,16 +240,32 @@ def cmd_calls(argv: Sequence[str]) -> int:
         return 130
 
 
+def _tune_gc_for_streaming() -> None:
+    """An export allocates millions of short-lived objects and keeps a few pages of them; reference
+    counting frees them, the cycle collector finds nothing. Don't let it rescan what start-up loaded
+    (freeze) nor run every 700 allocations: measured, that is ~10% of an export's CPU."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 10)
+
+
 def _explain(exc: CdrError) -> str:
-    from .providers.errors import AuthError, NetworkError, RateLimited
+    from .providers.errors import AuthError, BadResponse, NetworkError, ProviderError, RateLimited, TLSError
 
     text = str(exc)
     if isinstance(exc, AuthError):
         return f"{text} — the provider refused the credentials; check them (or the role/org) and retry"
     if isinstance(exc, RateLimited):
         return f"{text} — try again later or narrow the window with --since"
+    if isinstance(exc, TLSError):
+        return text  # the message already names the certificate problem and --ca-bundle
     if isinstance(exc, NetworkError):
         return f"{text} — check the address (--base-url) and your network"
+    if isinstance(exc, BadResponse):
+        return f"{text} — the provider sent something cdrtui cannot read; try again (--debug logs the details)"
+    if isinstance(exc, ProviderError) and exc.status is not None and exc.status >= 500:
+        return f"{text} — the provider is having trouble; try again in a few minutes"
     return text
 
 
@@ -347,6 +393,12 @@ def cmd_tui(argv: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import logging
+
+    # Without --debug nothing is logged anywhere: no traceback may reach stderr (or the TUI's screen).
+    root = logging.getLogger("cdrtui")
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv else None
     handlers = {"calls": cmd_calls, "login": cmd_login, "profiles": cmd_profiles, "simulate": cmd_simulate}

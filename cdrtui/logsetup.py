@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .config import log_dir
-from .providers.http import KNOWN_SECRETS
+from .providers.http import KNOWN_SECRETS, redact
 
 
 class RedactingFilter(logging.Filter):
@@ -19,10 +19,7 @@ class RedactingFilter(logging.Filter):
         if record.exc_info:
             message += "\n" + logging.Formatter().formatException(record.exc_info)
             record.exc_info, record.exc_text = None, None
-        for secret in list(KNOWN_SECRETS):
-            if len(secret) >= 4 and secret in message:
-                message = message.replace(secret, "***")
-        record.msg, record.args = message, None
+        record.msg, record.args = redact(message, list(KNOWN_SECRETS)), None
         return True
 
 

@@ -80,7 +80,11 @@ class MergedSource:
         where = self._where(row)
         if where:
             return self.sources[where[0]].row_error(where[1])
-        return self.error
+        return self.error or (self._failed()[0].error if self._failed() and row >= self.count else None)
+
+    def _failed(self) -> list[PagedSource]:
+        """Sources whose listing stopped on an error: left out of the merge until r (forget_errors)."""
+        return [s for s in self.sources if s.error is not None and s.mode != "direct"]
 
     # -- loading ----------------------------------------------------------------------------------
     def request(self, start: int, stop: int, on_done: Callable[[], None]) -> None:
@@ -93,19 +97,32 @@ class MergedSource:
             start, stop, on_done = self._wanted
             self._wanted = None
             try:
-                await asyncio.gather(*(s.start() for s in self.sources))
+                # One provider down must not blank the others: each starts (or fails) on its own.
+                await asyncio.gather(*(self._start(s) for s in self.sources if s not in self._failed()))
                 await self._fill(start, stop, on_done)
                 self.error = None
             except CdrError as exc:
                 self.error = exc
             on_done()
 
+    @staticmethod
+    async def _start(source: PagedSource) -> None:
+        try:
+            await source.start()
+        except CdrError:
+            pass  # kept in source.error: the status line and the last row say so
+
     async def _fill(self, start: int, stop: int, on_done: Callable[[], None]) -> None:
         # Far past the merged head (End): finish the scans first, then merge from the tail.
         while not self.complete and stop > len(self._head_src) + 2 * CHUNK and self._wanted is None:
-            for source in self.sources:
-                if not source.complete:
+            scanning = [s for s in self.sources if not s.complete and s not in self._failed()]
+            if not scanning:
+                break
+            for source in scanning:
+                try:
                     await source.scan_step()
+                except CdrError:
+                    pass  # that source pauses; the others go on
             on_done()
         while self._wanted is None:
             known = self.count
@@ -131,9 +148,12 @@ class MergedSource:
     async def _head_candidate(self, index: int) -> Call | None:
         source, row = self.sources[index], self._next[index]
         if row >= source.count:
-            if source.complete:
+            if source.complete or source in self._failed():
                 return None
-            await source.scan_until(row + 1)
+            try:
+                await source.scan_until(row + 1)
+            except CdrError:
+                return None  # paused on an error: merged again from the top after r
             if row >= source.count:
                 return None
         call = source.row(row)
@@ -202,6 +222,13 @@ class MergedSource:
 
     def forget_errors(self) -> None:
         self.error = None
+        if self._failed():  # rows were merged without that source: merge again so its calls fall in place
+            if self._bg is not None:
+                self._bg.cancel()
+            self._head_src, self._head_row = array("b"), array("q")
+            self._tail_src, self._tail_row = array("b"), array("q")
+            self._next = [0] * len(self.sources)
+            self._prev = None
         for source in self.sources:
             source.forget_errors()
 

@@ -52,7 +52,17 @@ def rfc3339(value: datetime | None) -> str | None:
     """RFC 3339 UTC with whole seconds and a Z suffix, as the contract wants."""
     if value is None:
         return None
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value.tzinfo is not timezone.utc:
+        value = value.astimezone(timezone.utc)
+    # Three per exported call: %-formatting is twice as fast as strftime (and pads the year).
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (  # noqa: UP031 (faster than an f-string here)
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+    )
 
 
 def digits(text: str | None) -> str:
@@ -167,9 +177,11 @@ class CallFilter:
         if not names:
             return True
         start = call.started_at
-        if "since" in names and (start is None or start < self.since):  # type: ignore[operator]
+        # A call whose start time is missing or malformed can't be placed in a window: keep it
+        # (flagged in `warnings`) rather than lose it; the snapshot's `until` is always active.
+        if "since" in names and start is not None and start < self.since:  # type: ignore[operator]
             return False
-        if "until" in names and (start is None or start >= self.until):  # type: ignore[operator]
+        if "until" in names and start is not None and start >= self.until:  # type: ignore[operator]
             return False
         if "direction" in names and call.direction != self.direction:
             return False

@@ -6,6 +6,7 @@ import abc
 import hashlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, ClassVar, Literal
@@ -15,6 +16,17 @@ import httpx
 from ..model import Call, CallFilter, Page
 from ..timeparse import UTC, parse_hms, parse_instant
 from .http import ApiError, HttpClient, RetryPolicy, TransportState
+
+# Whether calls being parsed keep the provider's record (`Call.raw`). The details view shows it; a
+# streaming export never does, and it is most of a call's memory, so `PagedSource.iter_calls` turns
+# it off while it fetches. A context variable: the browser's fetches (other tasks) keep theirs, and
+# a provider that ignores it is merely less frugal.
+KEEP_RAW: ContextVar[bool] = ContextVar("cdrtui_keep_raw", default=True)
+
+
+def kept(raw: Any) -> Any:
+    """`raw` as `Call.raw`, or None while KEEP_RAW is off."""
+    return raw if KEEP_RAW.get() else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +219,9 @@ class Fields:
     __slots__ = ("raw", "warnings")
 
     def __init__(self, raw: Any) -> None:
-        self.raw: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-        self.warnings: list[str] = [] if isinstance(raw, Mapping) else ["record"]
+        mapping = type(raw) is dict or isinstance(raw, Mapping)  # the ABC check is slow; JSON gives dicts
+        self.raw: Mapping[str, Any] = raw if mapping else {}
+        self.warnings: list[str] = [] if mapping else ["record"]
 
     def warn(self, key: str) -> None:
         """Note a field that was present but unusable."""
@@ -225,6 +238,8 @@ class Fields:
         value = (self.raw if source is None else source).get(key)
         if value is None:
             return None
+        if type(value) is str:  # the common case, first: a listing reads ~10 per record
+            return value.strip() or None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             self._bad(key)
             return None
@@ -234,6 +249,8 @@ class Fields:
     def integer(self, key: str, source: Mapping[str, Any] | None = None) -> int | None:
         """An int from an int, a float, a numeric string or 'H:MM:SS'; '' and null are None."""
         value = (self.raw if source is None else source).get(key)
+        if type(value) is int:  # the common case, first
+            return value
         if value is None or value == "":
             return None
         try:
@@ -279,6 +296,14 @@ class Fields:
         except (ValueError, OverflowError, OSError):
             self._bad(key)
             return None
+
+
+    def start(self, key: str, tz: tzinfo = UTC, source: Mapping[str, Any] | None = None) -> datetime | None:
+        """A call's start time. Every call has one, so missing, null and "" are malformed too."""
+        when = self.time(key, tz, source)
+        if when is None and "record" not in self.warnings:
+            self.warn(key)
+        return when
 
 
 def stable_id(*parts: object) -> str:

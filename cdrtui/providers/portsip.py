@@ -13,7 +13,18 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from ..model import Call, CallFilter, Direction, Page, Status
-from .base import CallDetails, CostLine, CredentialField, Fields, Leg, Provider, ProviderSpec, Recording, stable_id
+from .base import (
+    CallDetails,
+    CostLine,
+    CredentialField,
+    Fields,
+    Leg,
+    Provider,
+    ProviderSpec,
+    Recording,
+    kept,
+    stable_id,
+)
 from .errors import AuthError, BadResponse, CdrError, ConfigError
 from .http import ApiError, HttpClient, Kind, RetryPolicy, TransportState
 
@@ -52,12 +63,17 @@ def _unwrap(body: Any) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _when(f: Fields, key: str) -> datetime | None:
+def _when(f: Fields, key: str, required: bool = False) -> datetime | None:
     """PortSIP sends RFC 3339 strings; a number or boolean there is malformed, not an epoch."""
     if isinstance(f.get(key), (bool, int, float)):
-        f.warnings.append(key)
+        f.warn(key)
         return None
-    return f.time(key)
+    return f.start(key) if required else f.time(key)
+
+
+def _listing(body: Any) -> bool:
+    """An `expect` check: an `items` list, or a bare count (an empty page of some PBX versions)."""
+    return isinstance(body, dict) and (isinstance(body.get("items"), list) or ("count" in body and "items" not in body))
 
 
 def _status(answered: datetime | None, code: int | None, end_reason: str | None) -> Status:
@@ -292,7 +308,7 @@ class PortSIP(Provider):
         expression = self.filter_expression(flt)
         if expression:
             params["filter"] = expression
-        body = await self.http.request_json("GET", "api/calllogs", params=params)
+        body = await self.http.request_json("GET", "api/calllogs", params=params, expect=_listing)
         items = body.get("items") if isinstance(body, dict) else None
         if items is None and isinstance(body, dict) and "count" in body:
             items = []
@@ -317,7 +333,7 @@ class PortSIP(Provider):
         return Call(
             provider=self.id,
             id=call_id,
-            started_at=_when(f, "started_at"),
+            started_at=_when(f, "started_at", required=True),
             answered_at=answered,
             ended_at=_when(f, "ended_at"),
             direction=_DIRECTIONS.get(f.text("direction") or "", Direction.UNKNOWN),
@@ -329,7 +345,7 @@ class PortSIP(Provider):
             currency=self.currency,
             end_reason=end_reason,
             provider_status=None if code is None else str(code),
-            raw=raw,
+            raw=kept(raw),
             warnings=tuple(f.warnings),
         )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import entry_points
 
 from .base import Provider
 
@@ -18,6 +17,8 @@ ENTRY_POINT_GROUP = "cdrtui.providers"
 
 
 def provider_ids() -> list[str]:
+    from importlib.metadata import entry_points  # ~25 ms to import and scan: only when asked
+
     extra = [ep.name for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in BUILTIN]
     return [*BUILTIN, *sorted(extra)]
 
@@ -25,6 +26,8 @@ def provider_ids() -> list[str]:
 def provider_class(provider_id: str) -> type[Provider]:
     target = BUILTIN.get(provider_id)
     if target is None:
+        from importlib.metadata import entry_points
+
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             if ep.name == provider_id:
                 cls = ep.load()

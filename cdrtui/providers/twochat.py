@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from ..model import Call, CallFilter, Direction, Page, Status
-from .base import CallDetails, CostLine, CredentialField, Fields, Provider, ProviderSpec, Recording, stable_id
+from .base import CallDetails, CostLine, CredentialField, Fields, Provider, ProviderSpec, Recording, kept, stable_id
 from .errors import BadResponse, ConfigError
 from .http import ApiError, HttpClient, RetryPolicy, TransportState
 
@@ -145,7 +145,7 @@ class TwoChat(Provider):
         params: dict[str, Any] = {"page_number": index, "results_per_page": RESULTS_PER_PAGE}
         if "direction" in self.server_side(flt) and flt.direction is not None:
             params["direction"] = flt.direction.value
-        body = await self.http.request_json("GET", "voip/call-history", params=params)
+        body = await self.http.request_json("GET", "voip/call-history", params=params, expect=_has_list("cdrs"))
         records = body.get("cdrs") if isinstance(body, dict) else None
         if not isinstance(records, list):
             raise BadResponse("the call history response has no cdrs list", self.id)
@@ -206,7 +206,7 @@ class TwoChat(Provider):
             from_ = f.text("caller_id_used") or f.text("from")
             to = f.text("received_on_number") or f.text("to_number")
         call_id = f.text("uuid") or stable_id(f.get("callid"), f.get("created_at"), f.get("from"))
-        started_at, answered_at, ended_at = f.time("created_at"), f.time("start_time"), f.time("end_time")
+        started_at, answered_at, ended_at = f.start("created_at"), f.time("start_time"), f.time("end_time")
         duration = f.integer("duration") or 0
         raw_status = f.text("status")
         status = _status(raw_status, f.flag("active"), answered_at is not None, duration)
@@ -229,7 +229,7 @@ class TwoChat(Provider):
             recording_urls=(recording,) if recording else (),
             end_reason=None,
             provider_status=raw_status,
-            raw=record,
+            raw=kept(record),
             warnings=(*f.warnings, *(f"call_cost.{name}" for name in c.warnings)),
         )
 
@@ -241,6 +241,11 @@ def _status(raw: str | None, active: bool | None, answered: bool, duration: int)
     if value in ("COMPLETED", "ANSWERED"):
         return Status.ANSWERED if answered or duration > 0 else Status.MISSED
     return _STATUSES.get(value, Status.UNKNOWN)
+
+
+def _has_list(key: str) -> Any:
+    """An `expect` check: the body is an object holding a `key` list."""
+    return lambda body: isinstance(body, dict) and isinstance(body.get(key), list)
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ..model import Call, CallFilter, Direction, Page, Status
-from .base import CallDetails, CredentialField, Fields, Provider, ProviderSpec, stable_id
+from .base import CallDetails, CredentialField, Fields, Provider, ProviderSpec, kept, stable_id
 from .errors import AuthError, BadResponse, ConfigError, ProviderError
 from .http import ApiError, HttpClient, Kind, kind_for_status
 
@@ -72,6 +72,10 @@ def envelope(status: int, body: Any) -> ApiError | None:
     if code == 403 and "expired" in text.lower():
         return ApiError(f"{text} Generate a new key: {TOKEN_HELP}", kind=Kind.AUTH)
     return ApiError(text, kind=kind)
+
+
+def _has_data(body: Any) -> bool:
+    return isinstance(body, Mapping) and isinstance(body.get("data"), list)
 
 
 def _label(entry: Mapping[str, Any]) -> str:
@@ -170,7 +174,7 @@ class Unpod(Provider):
             params["call_type"] = flt.direction.value
         try:
             body = await self.http.request_json(
-                "GET", CALL_LOGS, params=params, headers={"Org-Handle": self.org_handle}
+                "GET", CALL_LOGS, params=params, headers={"Org-Handle": self.org_handle}, expect=_has_data
             )
         except ProviderError as exc:
             if exc.code == INVALID_PAGE:  # past the last page: the end, not an error
@@ -205,7 +209,7 @@ class Unpod(Provider):
         return Call(
             provider=self.id,
             id=record_id,
-            started_at=f.time("creation_time"),
+            started_at=f.start("creation_time"),
             answered_at=f.time("start_time"),
             ended_at=f.time("end_time"),
             direction=DIRECTION_MAP.get(call_type.lower(), Direction.UNKNOWN) if call_type else Direction.UNKNOWN,
@@ -215,7 +219,7 @@ class Unpod(Provider):
             duration_s=f.integer("call_duration") or 0,
             end_reason=f.text("end_reason"),
             provider_status=call_status,
-            raw=raw,
+            raw=kept(raw),
             warnings=tuple(f.warnings),
         )
 

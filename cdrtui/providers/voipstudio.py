@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from ..model import Call, CallFilter, Direction, Page, Status
 from ..timeparse import UTC
-from .base import CallDetails, CostLine, CredentialField, Fields, Provider, ProviderSpec, Recording, stable_id
+from .base import CallDetails, CostLine, CredentialField, Fields, Provider, ProviderSpec, Recording, kept, stable_id
 from .errors import BadResponse, ConfigError, NotFound
 from .http import ApiError, HttpClient, Kind
 
@@ -164,7 +164,7 @@ class VoIPstudio(Provider):
         conds = self.conditions(flt)
         if conds:
             params["filter"] = json.dumps(conds, separators=(",", ":"))
-        body = await self.http.request_json("GET", "cdrs", params=params)
+        body = await self.http.request_json("GET", "cdrs", params=params, expect=_has_data)
         data = body.get("data") if isinstance(body, Mapping) else None
         if not isinstance(data, list):
             raise BadResponse("the /cdrs response has no data list", self.id)
@@ -184,7 +184,7 @@ class VoIPstudio(Provider):
                 record_id = stable_id(raw.get("calldate"), raw.get("src"), raw.get("dst"), raw.get("live_id"))
             else:
                 record_id = stable_id(type(raw).__name__, repr(raw)[:1000])
-        started = f.time("calldate")
+        started = f.start("calldate")
         duration = _seconds(f, "duration")
         billsec = _seconds(f, "billsec")
         ended = answered = None
@@ -222,7 +222,7 @@ class VoIPstudio(Provider):
             currency=self.currency,
             end_reason=cause,
             provider_status=disposition,
-            raw=raw,
+            raw=kept(raw),
             warnings=tuple(f.warnings),
         )
 
@@ -306,6 +306,10 @@ class VoIPstudio(Provider):
         return lines
 
 
+def _has_data(body: Any) -> bool:
+    return isinstance(body, Mapping) and isinstance(body.get("data"), list)
+
+
 def _believable(total: int, offset: int, rows: int, size: int) -> bool:
     if rows == 0:
         return total <= offset
@@ -329,7 +333,7 @@ def _seconds(f: Fields, key: str) -> int | None:
 
 def _plus(f: Fields, key: str, when: datetime, seconds: int) -> datetime | None:
     try:
-        return when + timedelta(seconds=seconds)
+        return when + timedelta(0, seconds)  # positional: a third faster, twice a record
     except OverflowError:
         _warn(f, key)
         return None

@@ -28,7 +28,18 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from ..model import Call, CallFilter, Direction, Page, Status
 from ..timeparse import UTC, zone
-from .base import CallDetails, CostLine, CredentialField, Fields, Leg, Provider, ProviderSpec, Recording, stable_id
+from .base import (
+    CallDetails,
+    CostLine,
+    CredentialField,
+    Fields,
+    Leg,
+    Provider,
+    ProviderSpec,
+    Recording,
+    kept,
+    stable_id,
+)
 from .errors import AuthError, BadResponse, ConfigError, NotFound, ProviderError
 from .http import ApiError, HttpClient, Kind, RetryPolicy, TransportState
 from .voximplant_window import MAX_COUNT, Probe, TooManyTies, WindowIndex, locate
@@ -127,9 +138,7 @@ def read_envelope(status: int, body: Any) -> ApiError | None:
     if error is None and isinstance(body.get("errors"), list) and body["errors"]:
         error = body["errors"][0]
     if error is None:
-        if status < 400 and "result" not in body:
-            return ApiError("unexpected response: no 'result' in it", kind=Kind.RETRY)
-        return None
+        return None  # a body without "result" is caught by the caller's `expect` (retried, then BadResponse)
     code: int | None = None
     message = ""
     if isinstance(error, dict):
@@ -257,7 +266,7 @@ class Voximplant(Provider):
         for _ in range(2):
             used = self._zone_name
             data = {"from_date": self._stamp(from_s), "to_date": self._stamp(to_s), "timezone": "Etc/GMT", **params}
-            body = await self.http.request_json("POST", "GetCallHistory", data=data)
+            body = await self.http.request_json("POST", "GetCallHistory", data=data, expect=_has_result_list)
             if not isinstance(body, dict) or not isinstance(body.get("result"), list):
                 raise BadResponse("GetCallHistory answered without a 'result' list", PROVIDER)
             name = body.get("timezone") if isinstance(body.get("timezone"), str) else None
@@ -375,12 +384,14 @@ class Voximplant(Provider):
         win = self._window(flt)
         if win is None or (win.total is not None and position >= win.total):
             return Page([], rows=0, total=0 if win is None else win.total, last=True)
-        currency = await self._currency()
         plan = await self._plan(win, position)
         if plan is None:
             return Page([], rows=0, total=win.total, last=True)
         cut, newer = plan
-        body, tz, seconds = await self._listing(win, cut, position - newer, size, _FLAGS_ALL)
+        # The account's currency (asked for once) travels with the page: one round trip, not two.
+        currency, (body, tz, seconds) = await asyncio.gather(
+            self._currency(), self._listing(win, cut, position - newer, size, _FLAGS_ALL)
+        )
         rows = body["result"]
         seen = win.tail_ids.get(position, frozenset())
         count = _total(body)
@@ -424,6 +435,10 @@ class Voximplant(Provider):
 
 
 # --- parsing ------------------------------------------------------------------------------------
+
+
+def _has_result_list(body: Any) -> bool:
+    return isinstance(body, dict) and isinstance(body.get("result"), list)
 
 
 def _same_zone(a: str, b: str) -> bool:
@@ -520,7 +535,7 @@ def parse_session(raw: Any, tz: tzinfo, currency: str | None) -> Call:
     legs = _dicts(f, "calls")
     usage = _dicts(f, "other_resource_usage")
     records = _dicts(f, "records")
-    started = f.time("start_date", tz)
+    started = f.start("start_date", tz)
     duration = f.integer("duration")
     active = f.flag("active")
     session_id = f.text("call_session_history_id")
@@ -562,7 +577,7 @@ def parse_session(raw: Any, tz: tzinfo, currency: str | None) -> Call:
         recording_urls=tuple(urls),
         end_reason=end_reason or f.text("finish_reason"),
         provider_status=None if failed_code is None else str(failed_code),
-        raw=raw,
+        raw=kept(raw),
         warnings=tuple(f.warnings),
     )
 

@@ -13,10 +13,12 @@ import json
 import random as _random
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -101,8 +103,26 @@ class Timeline:
         self.anchor = anchor.replace(microsecond=0)
         self.anchor_ts = int(self.anchor.timestamp())
         self.gap = gap_s
-        self.arrivals: list[int] = []  # unix seconds of calls that arrived, oldest first
+        self._arrivals: list[int] = []  # unix seconds of calls that arrived, oldest first
         self.lock = threading.Lock()
+        self._pinned = threading.local()
+
+    @property
+    def arrivals(self) -> list[int]:
+        """Arrived calls as the current request sees them (see `pinned`)."""
+        seen: list[int] | None = getattr(self._pinned, "arrivals", None)
+        return self._arrivals if seen is None else seen
+
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Freeze the arrivals for this thread while one request is answered: a call arriving
+        meanwhile (another request's arrivals) must not shift the positions it is paging over."""
+        with self.lock:
+            self._pinned.arrivals = list(self._arrivals)
+        try:
+            yield
+        finally:
+            self._pinned.arrivals = None
 
     @property
     def count(self) -> int:
@@ -116,8 +136,8 @@ class Timeline:
     def arrive(self, n: int = 1, when: datetime | None = None) -> None:
         ts = int((when or datetime.now(UTC)).timestamp())
         with self.lock:
-            floor = max(self.arrivals[-1] if self.arrivals else self.anchor_ts, ts)
-            self.arrivals.extend([floor] * n)
+            floor = max(self._arrivals[-1] if self._arrivals else self.anchor_ts, ts)
+            self._arrivals.extend([floor] * n)
 
     def at(self, position: int) -> tuple[str, int, int]:
         """(kind, key, unix seconds) of the call at a newest-first position.
@@ -254,7 +274,8 @@ class SimResponse:
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> SimResponse:
-    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    # surrogateescape: a record string holding "\udcff" goes out as the raw byte 0xFF (invalid UTF-8).
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8", "surrogateescape")
     return SimResponse(status, body, {"Content-Type": "application/json", **(headers or {})})
 
 
@@ -270,7 +291,9 @@ class Knobs:
     malformed_rate: float = 0.0  # share of generated records with broken fields
     hang_seconds: float = 30.0  # how long a "hang" fault sleeps
     # A queue of one-shot faults for the next data requests: an HTTP status (429, 500, 503…),
-    # "reset", "truncate", "hang", "html", "notjson", "truncated_json", "envelope".
+    # "reset", "truncate", "hang", "html", "notjson", "truncated_json", "envelope", "badutf8"
+    # (the normal answer with invalid UTF-8 and raw NULs in its strings), None (no fault), or a
+    # callable hook `hook(sim)` run before the request is answered normally (mid-session events).
     script: list[Any] = field(default_factory=list)
 
 
@@ -319,11 +342,21 @@ class Simulator:
             fault = self.knobs.script.pop(0) if data and self.knobs.script else None
         if data and self.knobs.arrivals_per_request:
             self.on_arrivals(self.knobs.arrivals_per_request)
+        after: Callable[[SimResponse], SimResponse] | None = None
+        if callable(fault):  # a hook: runs now (revoke a token, change a password), then answers normally
+            fault(self)
+            fault = None
+        elif fault == "badutf8":  # answer normally, then break the body's encoding
+            after, fault = _bad_utf8, None
         response = self._fault(fault) if fault is not None else None
         if response is None and data:
             response = self._throttle() or self._random_error()
         if response is None:
-            response = self.route(req)
+            timeline = getattr(self, "timeline", None)
+            with timeline.pinned() if isinstance(timeline, Timeline) else nullcontext():
+                response = self.route(req)
+            if after is not None:
+                response = after(response)
         with self.lock:
             self.log.append((req.method, req.path, response.status))
             del self.log[:-500]
@@ -370,6 +403,13 @@ class Simulator:
         return None
 
 
+def _bad_utf8(response: SimResponse) -> SimResponse:
+    """Every string value of a JSON body gets invalid UTF-8 bytes and a raw NUL in front."""
+    if response.status < 400 and response.body:
+        response.body = response.body.replace(b'": "', b'": "\xff\xfe\xc3\x28\x00')
+    return response
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
@@ -378,6 +418,12 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         # Headers and body go out in two writes; without this, Nagle adds ~40 ms to every answer.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if isinstance(self.connection, ssl.SSLSocket):
+            # The TLS handshake happens here, in this connection's thread, and is bounded: done in
+            # accept() it would stall the whole server (and its shutdown) on a client gone quiet.
+            self.connection.settimeout(10)
+            self.connection.do_handshake()
+            self.connection.settimeout(None)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -436,6 +482,13 @@ class _Server(ThreadingHTTPServer):
         self.sim = sim
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hung up mid-answer (a cancelled prefetch, a timeout) is normal here; the
+        # default prints a traceback to sys.stderr, which in-process CLI tests read as cdrtui's.
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
 
 class SimServer:
     """Runs a simulator on 127.0.0.1 in a background thread; a context manager."""
@@ -451,7 +504,9 @@ class SimServer:
         self.sim = sim
         self.server = _Server((host, port), sim)
         if ssl_context is not None:
-            self.server.socket = ssl_context.wrap_socket(self.server.socket, server_side=True)
+            self.server.socket = ssl_context.wrap_socket(
+                self.server.socket, server_side=True, do_handshake_on_connect=False
+            )
         scheme = "https" if ssl_context is not None else "http"
         self.origin = f"{scheme}://{host}:{self.server.server_address[1]}"
         self.url = self.origin + path

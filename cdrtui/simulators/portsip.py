@@ -333,6 +333,7 @@ class PortSIPSim(Simulator):
         self.timeline = Timeline(seed, calls, anchor or default_anchor(), gap)
         self.matches = MatchCache()
         self.grants: Counter[str] = Counter()  # token grants served: "password", "refresh_token"
+        self.issued: deque[str] = deque(maxlen=1000)  # every access and refresh token handed out (tests)
         self._access: dict[str, tuple[float, str]] = {}  # token -> (monotonic expiry, user)
         self._refresh: dict[str, str] = {}
         self._tokens_lock = threading.Lock()
@@ -429,6 +430,7 @@ class PortSIPSim(Simulator):
             return base64.b32encode(os.urandom(30)).decode()
 
         access, refresh = token(), token()
+        self.issued.extend((access, refresh))
         now = time.monotonic()
         with self._tokens_lock:
             self._access = {k: v for k, v in self._access.items() if v[0] > now}

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import importlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..connect import Connection, build_provider, provider_from_env, provider_from_profile
+from ..merged import MergedSource
+from ..model import CallFilter
+from ..paging import PagedSource, now_utc
 from ..providers.errors import ConfigError
-from .sessions import Session
+from .sessions import ALL, Session, view_source
+
+if TYPE_CHECKING:
+    from .app import CdrApp
 
 DEMO_LATENCY = (0.05, 0.15)  # seconds a request, like a real API across the internet
 
@@ -46,8 +56,6 @@ def profile_sessions(config: Config, conn: Connection, only: str | None = None) 
 
 
 def launch(args: argparse.Namespace, conn: Connection) -> int:
-    from .app import CdrApp
-
     config = Config.load()
     on_exit = None
     problems: list[str] = []
@@ -61,8 +69,35 @@ def launch(args: argparse.Namespace, conn: Connection) -> int:
         sessions, problems = profile_sessions(config, conn, only=args.profile)
     else:
         sessions, problems = profile_sessions(config, conn)
-    app = CdrApp(
-        sessions, config=config, start_view=-1 if len(sessions) > 1 else 0, on_exit=on_exit, startup_problems=problems
+    return asyncio.run(_run(sessions, config, on_exit, problems))
+
+
+async def _run(sessions: list[Session], config: Config, on_exit: Callable[[], None] | None, problems: list[str]) -> int:
+    """Fetch the first page while the UI's modules load, then run the app on the same event loop.
+
+    Loading Textual is ~150 ms of computing and a first page is a round trip of waiting: side by
+    side, the rows are usually there when the screen is (an operator mid-incident notices)."""
+    view = ALL if len(sessions) > 1 else 0
+    sources: dict[int, PagedSource | MergedSource] = {}
+    first_page: asyncio.Task[None] | None = None
+    if sessions:
+        sources[view] = view_source(sessions, view, CallFilter(), now_utc())
+        first_page = asyncio.create_task(_first_page(sources[view]))
+    module = await asyncio.to_thread(importlib.import_module, "cdrtui.tui.app")
+    app: CdrApp = module.CdrApp(
+        sessions, config=config, start_view=view, on_exit=on_exit, startup_problems=problems, sources=sources
     )
-    app.run()
+    try:
+        await app.run_async()
+    finally:
+        if first_page is not None:
+            first_page.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await first_page
     return app.return_code or 0
+
+
+async def _first_page(source: PagedSource | MergedSource) -> None:
+    listings = source.sources if isinstance(source, MergedSource) else [source]
+    # A failure is kept in its source: the browser shows it as it would one of its own fetches.
+    await asyncio.gather(*(listing.start() for listing in listings), return_exceptions=True)

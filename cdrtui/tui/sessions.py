@@ -1,11 +1,19 @@
-"""A logged-in provider the app can browse: the client plus where its settings came from."""
+"""A logged-in provider the app can browse (the client plus where its settings came from), and the
+source the browser reads a view from. No Textual here: the launcher uses both before the UI loads."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from ..config import Profile
+from ..merged import MergedSource
+from ..model import CallFilter
+from ..paging import PagedSource
 from ..providers.base import Provider
+
+ALL = -1  # the merged "All providers" view
+TABLE_PAGE = 200  # rows per request in the table: small pages paint sooner
 
 
 @dataclass
@@ -19,3 +27,10 @@ class Session:
     @property
     def provider_id(self) -> str:
         return self.provider.id
+
+
+def view_source(sessions: list[Session], view: int, flt: CallFilter, snapshot: datetime) -> PagedSource | MergedSource:
+    """What the browser lists for a view: one provider, or all of them merged newest first."""
+    if view == ALL:
+        return MergedSource([PagedSource(s.provider, flt, snapshot=snapshot, page_size=TABLE_PAGE) for s in sessions])
+    return PagedSource(sessions[view].provider, flt, snapshot=snapshot, page_size=TABLE_PAGE)

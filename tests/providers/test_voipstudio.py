@@ -509,7 +509,7 @@ async def test_error_envelopes_carry_the_providers_words() -> None:
     async with client(OkButError(calls=1)) as provider:
         with pytest.raises(ProviderError, match=r"Filtration error \(x: bad\)"):
             await provider.fetch_page(snapshot(), 0, 10)
-    async with client(make_sim(knobs=Knobs(script=["envelope"]))) as provider:
+    async with client(make_sim(knobs=Knobs(script=["envelope"] * 3))) as provider:  # retried, then refused
         with pytest.raises(BadResponse):
             await provider.fetch_page(snapshot(), 0, 10)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -15,13 +17,12 @@ from ...model import Call, CallFilter
 from ...paging import PagedSource
 from ...providers.errors import AuthError
 from ...text import sanitize
-from ..sessions import Session
+from ..sessions import ALL, Session, view_source
 from ..widgets.call_table import CallTable
 from ..widgets.filter_sidebar import FilterSidebar
 from ..widgets.status_line import StatusLine, render_status
 
-ALL = -1  # the merged "All providers" view
-TABLE_PAGE = 200  # rows per request in the table: small pages paint sooner
+SIDEBAR_MIN_WIDTH = 150  # below that the numbers need the room: the filters open with f or /
 
 
 class ViewTabs(Static):
@@ -39,28 +40,41 @@ class BrowserScreen(Screen[None]):
         *[Binding(str(n), f"view({n - 1})", f"View {n}", show=False, id=f"browser.view{n}") for n in range(1, 10)],
     ]
 
-    def __init__(self, sessions: list[Session], view: int = ALL) -> None:
+    def __init__(
+        self, sessions: list[Session], view: int = ALL, sources: dict[int, PagedSource | MergedSource] | None = None
+    ) -> None:
+        """`sources`: views' sources already fetching, for the default filter (the launcher's)."""
         super().__init__()
         self.sessions = sessions
         self.view = view if (view == ALL and len(sessions) > 1) or 0 <= view < len(sessions) else 0
         self.filter = CallFilter()
-        self.sources: dict[int, PagedSource | MergedSource] = {}
+        self.sources: dict[int, PagedSource | MergedSource] = dict(sources or {})
         self._auth_reported: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield ViewTabs(id="tabs")
         with Horizontal(id="body"):
-            yield FilterSidebar(id="filters")
+            if self.app.size.width >= SIDEBAR_MIN_WIDTH:
+                yield FilterSidebar(id="filters")
             yield CallTable(id="calls")
         yield StatusLine(id="status")
         yield Footer()
 
     def on_mount(self) -> None:
-        sidebar = self.query_one(FilterSidebar)
-        sidebar.display = self.app.size.width >= 150  # below that the numbers need the room
         self._show_view()
         self.query_one(CallTable).focus()
         self.set_interval(1.0, self._update_status)
+        for session in self.sessions:  # a retry or a recovery shows at once, not at the next tick
+            session.provider.state.listeners.append(self._transport_changed)
+
+    def on_unmount(self) -> None:
+        for session in self.sessions:
+            with contextlib.suppress(ValueError):
+                session.provider.state.listeners.remove(self._transport_changed)
+
+    def _transport_changed(self, state: object) -> None:
+        if self.is_mounted:
+            self.call_later(self._update_status)
 
     # -- views ------------------------------------------------------------------------------------
     @property
@@ -68,12 +82,7 @@ class BrowserScreen(Screen[None]):
         return self.query_one(CallTable)
 
     def _new_source(self, view: int) -> PagedSource | MergedSource:
-        snapshot = self.app.clock()  # type: ignore[attr-defined]
-        if view == ALL:
-            return MergedSource(
-                [PagedSource(s.provider, self.filter, snapshot=snapshot, page_size=TABLE_PAGE) for s in self.sessions]
-            )
-        return PagedSource(self.sessions[view].provider, self.filter, snapshot=snapshot, page_size=TABLE_PAGE)
+        return view_source(self.sessions, view, self.filter, self.app.clock())  # type: ignore[attr-defined]
 
     def source(self) -> PagedSource | MergedSource:
         if self.view not in self.sources:
@@ -116,16 +125,25 @@ class BrowserScreen(Screen[None]):
         self._drop_sources()
         self._show_view()
 
-    def action_toggle_filters(self) -> None:
-        sidebar = self.query_one(FilterSidebar)
-        sidebar.display = not sidebar.display
+    async def _sidebar(self) -> tuple[FilterSidebar, bool]:
+        """The filter sidebar, and whether it was built just now. A narrow screen builds it the first
+        time it is asked for: its thirty-odd inputs are ~40 ms of start-up, before the first rows."""
+        for sidebar in self.query(FilterSidebar):
+            return sidebar, False
+        sidebar = FilterSidebar(id="filters")
+        await self.query_one("#body").mount(sidebar, before=0)
+        return sidebar, True
+
+    async def action_toggle_filters(self) -> None:
+        sidebar, new = await self._sidebar()
+        sidebar.display = new or not sidebar.display
         if sidebar.display:
             sidebar.focus()
         else:
             self.table.focus()
 
-    def action_search_number(self) -> None:
-        sidebar = self.query_one(FilterSidebar)
+    async def action_search_number(self) -> None:
+        sidebar, _ = await self._sidebar()
         sidebar.display = True
         sidebar.focus_number()
 
@@ -188,7 +206,9 @@ class BrowserScreen(Screen[None]):
             label, states = session.label, [session.provider.state]
             days = getattr(source, "implied_days", None)
             note = f"last {days} days (the API needs a window)" if days else None
-        self.query_one(StatusLine).show(render_status(label, status, states, note))
+        viewed = self.sessions if self.view == ALL else [self.sessions[self.view]]
+        unverified = any(s.provider.verify is False for s in viewed)
+        self.query_one(StatusLine).show(render_status(label, status, states, note, unverified))
         if status is not None and isinstance(status.error, AuthError):
             self._report_auth(status.error)
 

@@ -77,6 +77,7 @@ DIM = Style(dim=True)
 WARN = Style(color="yellow", bold=True)
 ERROR_STYLE = Style(color="red")
 CURSOR = Style(reverse=True)
+CELL_STYLE = {"mark": WARN, "provider": DIM}  # others: PLAIN (status: STATUS_STYLE)
 
 
 NUMBER_MIN = 16  # "+" and 15 digits (E.164) must fit before anything else gets room
@@ -282,8 +283,8 @@ class CallTable(ScrollView, can_focus=True):
             return self._header(width)
         row = int(self.scroll_offset.y) + y - 1
         source = self.source
-        if source is None or row >= source.count:
-            return Strip.blank(width)
+        if source is None or row > source.count or (row == source.count and source.row_error(row) is None):
+            return Strip.blank(width)  # past the end, unless the listing stopped there on an error
         selected = row == self.cursor
         key = (row, selected)
         strip = self._strips.get(key)
@@ -320,24 +321,32 @@ class CallTable(ScrollView, can_focus=True):
             text = f"⚠ {sanitize(error, 200)} — press r to retry"
             style = ERROR_STYLE + CURSOR if selected else ERROR_STYLE
             return Strip([Segment(set_cell_size(text, width), style)], width)
-        segments = []
+        # Neighbouring cells of one style become one segment (6 a row, not 19): every segment costs
+        # again in each frame's styling, so a full-screen page-down paints noticeably faster.
+        gap = CURSOR if selected else PLAIN
+        segments: list[Segment] = []
+        texts: list[str] = []
+        run_style = gap
+
+        def put(text: str, style: Style) -> None:
+            nonlocal texts, run_style
+            if style != run_style:
+                if texts:
+                    segments.append(Segment("".join(texts), run_style))
+                texts, run_style = [], style
+            texts.append(text)
+
+        length = 0
         for i, col in enumerate(self.columns()):
-            style = PLAIN
-            if col.key == "status":
-                style = STATUS_STYLE[call.status]
-            elif col.key == "mark":
-                style = WARN
-            elif col.key in ("time", "provider"):
-                style = DIM if col.key == "provider" else PLAIN
-            if selected:
-                style = style + CURSOR
             if i:
-                segments.append(Segment(" ", CURSOR if selected else PLAIN))
+                put(" ", gap)
+            style = STATUS_STYLE[call.status] if col.key == "status" else CELL_STYLE.get(col.key, PLAIN)
             text = cell_text(call, col.key, self.utc, col.width)
-            if col.right:
-                text = text.rjust(col.width)
-            segments.append(Segment(set_cell_size(text, col.width), style))
-        return Strip(segments).adjust_cell_length(width, CURSOR if selected else PLAIN)
+            text = set_cell_size(text.rjust(col.width) if col.right else text, col.width)
+            put(text, style + CURSOR if selected else style)
+            length += col.width + (1 if i else 0)
+        segments.append(Segment("".join(texts), run_style))
+        return Strip(segments, length).adjust_cell_length(width, gap)
 
     def _placeholder(self, row: int, selected: bool, width: int) -> Strip:
         text = "  ······  loading" if row % 10 == 0 else "  ······"
@@ -349,7 +358,7 @@ class CallTable(ScrollView, can_focus=True):
         self._strips.pop((row, False), None)
         line = row - int(self.scroll_offset.y) + 1
         if 1 <= line < self.size.height:
-            self.refresh_line(line)
+            self.refresh_line(row + 1)  # ScrollView.refresh_line wants the virtual line: it subtracts the scroll
 
     def watch_cursor(self, old: int, new: int) -> None:
         self._refresh_row(old)

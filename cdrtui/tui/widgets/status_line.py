@@ -36,10 +36,16 @@ def transport_text(states: Sequence[TransportState]) -> str | None:
 
 
 def render_status(
-    label: str, status: SourceStatus | None, states: Sequence[TransportState], note: str | None = None
+    label: str,
+    status: SourceStatus | None,
+    states: Sequence[TransportState],
+    note: str | None = None,
+    unverified: bool = False,
 ) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f" {sanitize(label, 40)} ", style="bold reverse")
+    if unverified:  # --insecure or a profile's insecure = true: said on screen for as long as it lasts
+        text.append(" TLS NOT VERIFIED ", style="bold white on red")
     if status is None:
         text.append("  connecting…", style="dim")
         return text
