@@ -69,7 +69,7 @@ def digits(text: str | None) -> str:
     return _NON_DIGITS.sub("", text or "")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Call:
     """One call, normalised. `raw` keeps the provider's record for the details view."""
 
