@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from typing import Any, ClassVar, Literal
 
@@ -59,6 +59,8 @@ class ProviderSpec:
     max_concurrency: int = 4
     # The listing needs a date window (Voximplant): without `since`, use this many days.
     default_window_days: int | None = None
+    # Back-off when the caller gives none (2Chat's limit is per minute and says nothing of when).
+    retry: RetryPolicy | None = None
 
     @property
     def base_url_env(self) -> str:
@@ -135,7 +137,7 @@ class Provider(abc.ABC):
         self.base_url = (base_url or self.spec.default_base_url or "").rstrip("/")
         self.verify = verify
         self.currency = currency
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or (replace(self.spec.retry) if self.spec.retry else RetryPolicy())
         self.state = state or TransportState()
         self._http: HttpClient | None = None
 

@@ -26,7 +26,7 @@ from .base import (
     stable_id,
 )
 from .errors import AuthError, BadResponse, CdrError, ConfigError
-from .http import ApiError, HttpClient, Kind, RetryPolicy, TransportState
+from .http import ApiError, HttpClient, Kind
 
 CLIENT_ID = "9d806019-75b2-4b3d-bb8b-f5a3a412cc0a"  # PortSIP's fixed public OAuth client id
 TOKEN_PATH = "api/login/oauth/token"
@@ -222,17 +222,8 @@ class PortSIP(Provider):
         max_concurrency=4,
     )
 
-    def __init__(
-        self,
-        credentials: Mapping[str, str],
-        *,
-        base_url: str | None = None,
-        verify: bool | str = True,
-        currency: str | None = None,
-        policy: RetryPolicy | None = None,
-        state: TransportState | None = None,
-    ) -> None:
-        super().__init__(credentials, base_url=base_url, verify=verify, currency=currency, policy=policy, state=state)
+    def __init__(self, credentials: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(credentials, **kwargs)
         if not self.base_url:
             raise ConfigError(
                 "no PBX address: set CDRTUI_PORTSIP_BASE_URL or pass --base-url, e.g. https://pbx.example.com:8887",

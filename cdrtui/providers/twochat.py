@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 from ..model import Call, CallFilter, Direction, Page, Status
 from .base import CallDetails, CostLine, CredentialField, Fields, Provider, ProviderSpec, Recording, kept, stable_id
 from .errors import BadResponse, ConfigError
-from .http import ApiError, HttpClient, RetryPolicy, TransportState
+from .http import ApiError, HttpClient, RetryPolicy
 
 API_KEY_ENV = "CDRTUI_2CHAT_API_KEY"
 # Undocumented for call history; sibling list endpoints take 1-100. Always the same value, so a
@@ -76,27 +76,12 @@ class TwoChat(Provider):
         fixed_page_size=True,
         # Each request costs a credit and trials allow 30/min: prefetch little.
         max_concurrency=2,
+        # 429s carry no Retry-After and the limit is per minute: back off from 2 s up to 60 s.
+        retry=RetryPolicy(base_delay=2.0, max_delay=60.0),
     )
 
-    def __init__(
-        self,
-        credentials: Mapping[str, str],
-        *,
-        base_url: str | None = None,
-        verify: bool | str = True,
-        currency: str | None = None,
-        policy: RetryPolicy | None = None,
-        state: TransportState | None = None,
-    ) -> None:
-        # 429s carry no Retry-After and the limit is per minute: back off from 2 s up to 60 s.
-        super().__init__(
-            credentials,
-            base_url=base_url,
-            verify=verify,
-            currency=currency,
-            policy=policy or RetryPolicy(base_delay=2.0, max_delay=60.0),
-            state=state,
-        )
+    def __init__(self, credentials: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(credentials, **kwargs)
         key = (self.credentials.get("api_key") or "").strip()
         if not key:
             raise ConfigError(f"no API key: set {API_KEY_ENV} or run `cdrtui login 2chat`", self.id)

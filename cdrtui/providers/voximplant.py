@@ -41,7 +41,7 @@ from .base import (
     stable_id,
 )
 from .errors import AuthError, BadResponse, ConfigError, NotFound, ProviderError
-from .http import ApiError, HttpClient, Kind, RetryPolicy, TransportState
+from .http import ApiError, HttpClient, Kind
 from .voximplant_window import MAX_COUNT, Probe, TooManyTies, WindowIndex, locate
 
 PROVIDER = "voximplant"
@@ -186,17 +186,8 @@ class Voximplant(Provider):
         default_window_days=30,
     )
 
-    def __init__(
-        self,
-        credentials: Mapping[str, str],
-        *,
-        base_url: str | None = None,
-        verify: bool | str = True,
-        currency: str | None = None,
-        policy: RetryPolicy | None = None,
-        state: TransportState | None = None,
-    ) -> None:
-        super().__init__(credentials, base_url=base_url, verify=verify, currency=currency, policy=policy, state=state)
+    def __init__(self, credentials: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(credentials, **kwargs)
         self.account = load_service_account(self.credentials.get("credentials", ""))
         self.clock: Callable[[], float] = time.time  # tests move it to mint expired tokens
         self._zone_name = "Etc/GMT"  # the zone our request dates are written in (the server's)
