@@ -157,26 +157,3 @@ class FilterSidebar(VerticalScroll):
         if flt != self.filter:
             self.filter = flt
             self.post_message(self.Changed(flt))
-
-    def reset_range_to(self, preset: str) -> None:
-        self.query_one("#preset", Select).value = preset
-
-
-def describe(flt: CallFilter) -> str:
-    """A short plain description of a filter, for the status line and export names."""
-    parts = []
-    if flt.since:
-        parts.append(f"since {flt.since:%Y-%m-%d %H:%M}")
-    if flt.until:
-        parts.append(f"until {flt.until:%Y-%m-%d %H:%M}")
-    if flt.direction:
-        parts.append(flt.direction.value)
-    if flt.statuses:
-        parts.append("/".join(sorted(s.value for s in flt.statuses)))
-    if flt.number:
-        parts.append(f"number ~{flt.number_digits}")
-    if flt.min_duration:
-        parts.append(f"≥{flt.min_duration}s")
-    if flt.has_recording:
-        parts.append("with recording")
-    return ", ".join(parts) or "all calls"
