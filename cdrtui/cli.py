@@ -211,12 +211,16 @@ async def _run_calls(args: argparse.Namespace, flt: CallFilter) -> int:
     return 0
 
 
-def cmd_calls(argv: Sequence[str]) -> int:
-    args = calls_parser().parse_args(argv)
-    if args.debug:
+def _debug_log(args: argparse.Namespace) -> None:
+    if getattr(args, "debug", False):
         from .logsetup import setup_debug_log
 
         note(f"debug log: {setup_debug_log()}")
+
+
+def cmd_calls(argv: Sequence[str]) -> int:
+    args = calls_parser().parse_args(argv)
+    _debug_log(args)
     try:
         flt = parse_filter(args)
         if args.limit == 0:
@@ -313,6 +317,7 @@ def cmd_login(argv: Sequence[str]) -> int:
     p.add_argument("--profile", metavar="NAME")
     _connection_args(p)
     args = p.parse_args(argv)
+    _debug_log(args)
     from .login_cli import run_login
 
     try:
@@ -375,10 +380,7 @@ def _shell_quote(value: str) -> str:
 
 def cmd_tui(argv: Sequence[str]) -> int:
     args = tui_parser().parse_args(argv)
-    if args.debug:
-        from .logsetup import setup_debug_log
-
-        note(f"debug log: {setup_debug_log()}")
+    _debug_log(args)
     try:
         conn = connection_of(args)
         from .tui.launch import launch
