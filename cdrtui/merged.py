@@ -44,6 +44,8 @@ class MergedSource:
     def status(self) -> SourceStatus:
         parts = [s.status() for s in self.sources]
         total = sum(p.total or 0 for p in parts) if all(p.total is not None for p in parts) else None
+        # Whatever is known of each part: its total, or the rows it has matched so far.
+        at_least = sum(p.total if p.total is not None else p.loaded for p in parts)
         return SourceStatus(
             loaded=sum(p.loaded for p in parts),
             total=total,
@@ -55,6 +57,7 @@ class MergedSource:
             mode="merged",
             error=self.error or next((p.error for p in parts if p.error), None),
             requests=sum(p.requests for p in parts),
+            at_least=at_least,
         )
 
     # -- random access ----------------------------------------------------------------------------

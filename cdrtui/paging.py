@@ -69,6 +69,7 @@ class SourceStatus:
     error: CdrError | None = None
     requests: int = 0
     server_total: int | None = None  # what the provider said its listing holds
+    at_least: int | None = None  # a floor under an unknown total (the merged view)
 
 
 @dataclass(slots=True)

@@ -20,6 +20,8 @@ def count_text(status: SourceStatus) -> str:
             return f"{loaded} loaded of {status.server_total:,}"  # nothing filtered here: the total holds
         return f"{loaded} found so far · {status.scanned:,} checked"
     if status.total is None:
+        if status.at_least:
+            return f"{loaded} loaded of ≥ {status.at_least:,}"
         return f"{loaded} loaded, more to come" if not status.complete else f"{loaded} calls"
     return f"{loaded} loaded of {status.total:,}"
 
