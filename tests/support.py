@@ -42,3 +42,15 @@ async def wait_for(pilot, predicate, timeout: float = 10.0, step: float = 0.05) 
             raise AssertionError("condition not met in time")
         await pilot.pause(step)
         waited += step
+
+
+def idle(source) -> bool:
+    """True when a table's source has nothing in flight (screens are then reproducible)."""
+    from cdrtui.merged import MergedSource
+
+    if source is None:
+        return False
+    if isinstance(source, MergedSource):
+        return (source._bg is None or source._bg.done()) and all(idle(s) for s in source.sources)
+    pages_busy = any(slot.task is not None and not slot.task.done() for slot in source._pages.values())
+    return (source._bg is None or source._bg.done()) and not pages_busy

@@ -9,7 +9,7 @@ duplicated, nothing lost) or exit 4 with one line that says what happened.
 from __future__ import annotations
 
 import contextlib
-import functools
+import dataclasses
 import socket
 import time
 from typing import Any
@@ -17,9 +17,18 @@ from typing import Any
 import pytest
 from harness import PROVIDERS, loaded, run_cli, running, screenshot, status_text, table_lines, table_of, tui_app
 
-from cdrtui.providers import base, twochat
 from cdrtui.providers.http import RetryPolicy
+from cdrtui.providers.registry import provider_class
 from cdrtui.simulators.core import Knobs
+
+
+def quick_timeouts(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Every provider the CLI builds gives up on a silent server after `seconds`, keeping its back-off."""
+    for provider in PROVIDERS:
+        cls = provider_class(provider)
+        quick = dataclasses.replace(cls.spec.retry or RetryPolicy(), timeout=seconds)
+        monkeypatch.setattr(cls, "spec", dataclasses.replace(cls.spec, retry=quick))
+
 
 # More than one page each (2Chat and PortSIP: three), except where a page of VoIPstudio is 5,000 rows.
 CALLS = {"2chat": 120, "voximplant": 300, "unpod": 150, "portsip": 250, "voipstudio": 300}
@@ -51,8 +60,7 @@ def first_delay_bounds(provider: str) -> tuple[float, float]:
 @pytest.fixture
 def fast_timeouts(monkeypatch: pytest.MonkeyPatch) -> float:
     """Clients built by the CLI give up on a silent server after 0.25 s instead of 20 s."""
-    monkeypatch.setattr(base, "RetryPolicy", functools.partial(RetryPolicy, timeout=0.25))
-    monkeypatch.setattr(twochat, "RetryPolicy", functools.partial(RetryPolicy, timeout=0.25))
+    quick_timeouts(monkeypatch, 0.25)
     return 0.25
 
 
@@ -150,8 +158,7 @@ def test_dropped_cut_short_or_silent_connections_are_retried(
 def test_a_server_that_never_answers_exits_4(
     provider: str, waits: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for module in (base, twochat):  # a silent server: 0.12 s instead of 20 s a try
-        monkeypatch.setattr(module, "RetryPolicy", functools.partial(RetryPolicy, timeout=0.12))
+    quick_timeouts(monkeypatch, 0.12)  # a silent server: 0.12 s instead of 20 s a try
     with running(provider, knobs=Knobs(script=["hang"] * 5, hang_seconds=0.4)) as sim:
         started = time.monotonic()
         run = run_cli(sim, provider, debug=False)

@@ -12,7 +12,7 @@ from cdrtui.tui.screens.browser import BrowserScreen
 from cdrtui.tui.sessions import Session
 from cdrtui.tui.widgets.call_table import CallTable
 from cdrtui.tui.widgets.filter_sidebar import FilterSidebar
-from support import ANCHOR, CLOCK, TEST_CALLS, make_app, wait_for
+from support import ANCHOR, CLOCK, TEST_CALLS, idle, make_app, wait_for
 
 SIZE = (120, 36)
 
@@ -199,7 +199,7 @@ def test_snapshot_browser(snap_compare, sims, width, height):
     app = make_app(sims, ["2chat", "voipstudio"])
 
     async def loaded_rows(pilot):
-        await wait_for(pilot, lambda: loaded(app))
+        await wait_for(pilot, lambda: loaded(app) and idle(table_of(app).source))
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(width, height), run_before=loaded_rows)
@@ -210,7 +210,7 @@ def test_snapshot_help(snap_compare, sims, monkeypatch):
     app = make_app(sims, ["2chat"])
 
     async def open_help(pilot):
-        await wait_for(pilot, lambda: loaded(app))
+        await wait_for(pilot, lambda: loaded(app) and idle(table_of(app).source))
         await pilot.press("question_mark")
         await pilot.pause(0.2)
 
