@@ -18,9 +18,8 @@ if TYPE_CHECKING:
     from .connect import Connection
     from .providers.base import Provider
 
-COMMANDS = ("calls", "login", "profiles", "simulate")
 PROVIDERS = tuple(BUILTIN)
-EXIT_USAGE, EXIT_AUTH, EXIT_PROVIDER = 2, 3, 4
+EXIT_USAGE = 2  # the others come from the error (CdrError.exit_code)
 
 
 class UsageError(Exception):

@@ -91,12 +91,6 @@ class Profile:
     secret_store: str = "keyring"
     fields: dict[str, str] = field(default_factory=dict)  # the provider's non-secret fields
 
-    @property
-    def verify(self) -> bool | str:
-        if self.insecure:
-            return False
-        return self.ca_bundle or True
-
     def to_toml(self) -> dict[str, Any]:
         data: dict[str, Any] = {"provider": self.provider}
         for key in ("base_url", "currency", "ca_bundle", "password_command"):

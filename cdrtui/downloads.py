@@ -79,7 +79,11 @@ def _clean(name: str) -> str:
 def safe_file_name(recording: Recording, fallback: str = "recording") -> str:
     """A file name for a recording: the provider's suggestion, else the URL's last path segment,
     made safe (one component, no controls, no dots games, length-capped with its extension kept)."""
-    candidates = [recording.file_name or "", unquote(urlsplit(recording.url).path.rsplit("/", 1)[-1])]
+    try:
+        from_url = unquote(urlsplit(recording.url).path.rsplit("/", 1)[-1])
+    except ValueError:  # a malformed link (an unclosed "["): no name from it
+        from_url = ""
+    candidates = [recording.file_name or "", from_url]
     name = next((c for c in (_clean(c) for c in candidates) if c), "") or fallback
     stem, dot, ext = name.rpartition(".")
     suffix = "." + ext if dot and stem and _EXTENSION.match("." + ext) else ""

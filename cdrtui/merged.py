@@ -225,9 +225,11 @@ class MergedSource:
 
     def forget_errors(self) -> None:
         self.error = None
-        if self._failed():  # rows were merged without that source: merge again so its calls fall in place
+        # Rows were merged without a failed listing or page: merge again so its calls fall in place.
+        if any(s.error is not None for s in self.sources):
             if self._bg is not None:
                 self._bg.cancel()
+                self._bg = None  # not done until it runs again: the next request needs a fresh task
             self._head_src, self._head_row = array("b"), array("q")
             self._tail_src, self._tail_row = array("b"), array("q")
             self._next = [0] * len(self.sources)

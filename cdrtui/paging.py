@@ -93,8 +93,7 @@ class PagedSource:
     ) -> None:
         self.provider = provider
         self.snapshot = snapshot or now_utc()
-        self.requested = flt or CallFilter()
-        self.filter = self.requested.pinned(self.snapshot)
+        self.filter = (flt or CallFilter()).pinned(self.snapshot)
         spec = provider.spec
         # An API that needs a date window (Voximplant) gets the default one, and the UI says so.
         self.implied_days: int | None = None
@@ -111,7 +110,6 @@ class PagedSource:
         self.complete = False
         self.error: CdrError | None = None
         self._pages: OrderedDict[int, _PageSlot] = OrderedDict()
-        self._loaded_pages: set[int] = set()
         self._sem = asyncio.Semaphore(max(1, spec.max_concurrency))
         self._started = False
         self._start_lock = asyncio.Lock()
@@ -204,7 +202,6 @@ class PagedSource:
     def _store(self, index: int, calls: list[Call]) -> None:
         slot = self._pages.setdefault(index, _PageSlot())
         slot.calls, slot.error = calls, None
-        self._loaded_pages.add(index)
         self._pages.move_to_end(index)
         self._evict()
 

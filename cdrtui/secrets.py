@@ -105,7 +105,12 @@ def file_delete(profile: str, path: Path | None = None) -> None:
 
 def run_password_command(command: str, field_name: str) -> str | None:
     """Run the profile's password command; `{field}` in it is replaced by the field name."""
-    argv = shlex.split(command.replace("{field}", field_name))
+    try:
+        argv = shlex.split(command.replace("{field}", field_name))
+    except ValueError as exc:  # a hand-written quote left open: a config error, not a traceback
+        raise ConfigError(f"password_command cannot be parsed ({exc})") from None
+    if not argv:
+        raise ConfigError("password_command is blank")
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -157,6 +157,10 @@ def test_a_failing_password_command_says_so_without_its_output() -> None:
     assert str(caught.value) == "password_command exited with status 3"
     with pytest.raises(ConfigError, match="failed to run"):
         run_password_command("/nonexistent/helper {field}", "api_key")
+    with pytest.raises(ConfigError, match="cannot be parsed"):  # a quote left open in config.toml
+        run_password_command('pass show "work/{field}', "api_key")
+    with pytest.raises(ConfigError, match="blank"):
+        run_password_command("   ", "api_key")
 
 
 def test_moving_a_secret_out_of_the_file_deletes_the_old_copy() -> None:
@@ -172,7 +176,7 @@ def test_moving_a_secret_out_of_the_file_deletes_the_old_copy() -> None:
 def test_a_hand_written_insecure_string_does_not_turn_tls_checks_off() -> None:
     config_path().parent.mkdir(parents=True)
     config_path().write_text('[profiles.pbx]\nprovider = "portsip"\ninsecure = "false"\n')
-    assert Config.load().profiles["pbx"].verify is True
+    assert Config.load().profiles["pbx"].insecure is False
 
 
 def test_an_unknown_secret_store_is_a_config_error() -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
 import pytest
 
 from cdrtui.connect import Connection, build_provider
 from cdrtui.export import order_key
 from cdrtui.merged import MergedSource
-from cdrtui.model import CallFilter, Status
+from cdrtui.model import Call, CallFilter, Page, Status
 from cdrtui.paging import PagedSource
+from cdrtui.providers.base import Provider, ProviderSpec
+from cdrtui.providers.errors import ProviderError
 from cdrtui.simulators.core import Knobs
 from cdrtui.simulators.registry import start
 from support import ANCHOR, CLOCK
@@ -124,3 +129,78 @@ async def test_merged_head_and_tail_agree_with_a_full_sort(sims):
     finally:
         for provider in providers:
             await provider.aclose()
+
+
+class MemoryProvider(Provider):
+    """A listing in memory: `fail` errors on the next fetch; `gate` holds fetches until it is set."""
+
+    spec = ProviderSpec("memory", "Memory", (), "http://memory.invalid", frozenset({"since", "until"}), 50)
+
+    def __init__(self, name: str, count: int) -> None:
+        super().__init__({})
+        self.name = name
+        self.calls = [Call(name, f"{name}{i:04d}", ANCHOR - timedelta(minutes=i)) for i in range(count)]
+        self.fail = False
+        self.gate: asyncio.Event | None = None
+
+    def make_http(self):  # pragma: no cover - never called
+        raise AssertionError("no HTTP here")
+
+    async def check(self) -> str:  # pragma: no cover - never called
+        return self.name
+
+    async def fetch_page(self, flt: CallFilter, index: int, size: int) -> Page:
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail:
+            self.fail = False
+            raise ProviderError("down for a moment", self.name)
+        rows = self.calls[index * size : (index + 1) * size]
+        return Page(rows, rows=len(rows), total=len(self.calls), last=(index + 1) * size >= len(self.calls))
+
+    async def details(self, call: Call):  # pragma: no cover - never called
+        raise AssertionError
+
+
+async def test_merged_retry_while_a_merge_is_running_still_loads_rows():
+    """`r` with a failed provider restarts the merge; a request made at once must not be lost."""
+    slow, broken = MemoryProvider("slow", 30), MemoryProvider("broken", 30)
+    slow.gate, broken.fail = asyncio.Event(), True
+    merged = MergedSource([PagedSource(p, snapshot=CLOCK) for p in (slow, broken)])
+    merged.request(0, 20, lambda: None)
+    await asyncio.sleep(0.01)  # broken has failed; the merge still waits for slow
+    assert merged.sources[1].error is not None and not merged._bg.done()
+    merged.forget_errors()  # what r does, then the table asks for its rows again
+    repainted = []
+    merged.request(0, 20, lambda: repainted.append(1))
+    slow.gate.set()
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if merged._bg.done():
+            break
+    assert repainted and merged.count >= 20
+    assert {merged.row(r).provider for r in range(20)} == {"slow", "broken"}
+
+
+async def test_merged_retry_after_a_failed_page_puts_its_calls_back_in_order():
+    class FlakyPage(MemoryProvider):
+        failed_once = False
+
+        async def fetch_page(self, flt: CallFilter, index: int, size: int) -> Page:
+            if index == 1 and not self.failed_once:
+                self.failed_once = True
+                raise ProviderError("page 2 is down for a moment", self.name)
+            return await super().fetch_page(flt, index, size)
+
+    even, odd = FlakyPage("even", 60), MemoryProvider("odd", 60)
+    even.calls = [Call("even", f"e{i:03d}", ANCHOR - timedelta(minutes=2 * i)) for i in range(60)]
+    odd.calls = [Call("odd", f"o{i:03d}", ANCHOR - timedelta(minutes=2 * i + 1)) for i in range(60)]
+    merged = MergedSource([PagedSource(p, snapshot=CLOCK, page_size=10) for p in (even, odd)])
+    merged.request(0, 120, lambda: None)
+    await merged._bg
+    assert merged.status().error is not None  # even's page 1 failed; odd went on without it
+    merged.forget_errors()
+    merged.request(0, 120, lambda: None)
+    await merged._bg
+    ids = [merged.row(r).id for r in range(merged.count)]
+    assert ids == [f"{side}{i:03d}" for i in range(60) for side in "eo"]

@@ -230,8 +230,6 @@ class Fields:
         if key not in self.warnings:
             self.warnings.append(key)
 
-    _bad = warn
-
     def get(self, key: str) -> Any:
         return self.raw.get(key)
 
@@ -243,7 +241,7 @@ class Fields:
         if type(value) is str:  # the common case, first: a listing reads ~10 per record
             return value.strip() or None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            self._bad(key)
+            self.warn(key)
             return None
         text = str(value).strip()
         return text or None
@@ -258,7 +256,7 @@ class Fields:
         try:
             return parse_hms(value)
         except (ValueError, OverflowError):
-            self._bad(key)
+            self.warn(key)
             return None
 
     def number(self, key: str, source: Mapping[str, Any] | None = None) -> float | None:
@@ -266,15 +264,15 @@ class Fields:
         if value is None or value == "":
             return None
         if isinstance(value, bool):
-            self._bad(key)
+            self.warn(key)
             return None
         try:
             number = float(value)
         except (TypeError, ValueError):
-            self._bad(key)
+            self.warn(key)
             return None
         if number != number or number in (float("inf"), float("-inf")):
-            self._bad(key)
+            self.warn(key)
             return None
         return number
 
@@ -288,7 +286,7 @@ class Fields:
             return bool(value)
         if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
             return value.strip().lower() in ("true", "1")
-        self._bad(key)
+        self.warn(key)
         return None
 
     def time(self, key: str, tz: tzinfo = UTC, source: Mapping[str, Any] | None = None) -> datetime | None:
@@ -296,7 +294,7 @@ class Fields:
         try:
             return parse_instant(value, tz)
         except (ValueError, OverflowError, OSError):
-            self._bad(key)
+            self.warn(key)
             return None
 
 

@@ -126,8 +126,6 @@ class TokenAuth(httpx.Auth):
         self.access: str | None = None
         self.refresh: str | None = None
         self.renew_at = 0.0  # monotonic time after which the access token counts as stale
-        self.logins = 0
-        self.refreshes = 0
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         token = await self.token()
@@ -159,7 +157,6 @@ class TokenAuth(httpx.Auth):
             form = {"grant_type": "refresh_token", "refresh_token": self.refresh, "client_id": CLIENT_ID}
             try:
                 self._store(await self.post(form))
-                self.refreshes += 1
                 return
             except CdrError:
                 pass  # refresh token expired or revoked (400 UNKNOWN): log in again
@@ -176,7 +173,6 @@ class TokenAuth(httpx.Auth):
             )
             raise
         self._store(body)
-        self.logins += 1
 
     def _store(self, body: Any) -> None:
         if isinstance(body, dict) and body.get("two_factor_enabled"):
@@ -229,8 +225,12 @@ class PortSIP(Provider):
                 "no PBX address: set CDRTUI_PORTSIP_BASE_URL or pass --base-url, e.g. https://pbx.example.com:8887",
                 self.id,
             )
-        parts = urlsplit(self.base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(self.base_url)
+            usable = parts.scheme in ("http", "https") and bool(parts.netloc)
+        except ValueError:  # e.g. an IPv6 address without its closing "]"
+            usable = False
+        if not usable:
             raise ConfigError(
                 f"the PBX address must look like https://pbx.example.com:8887, not {self.base_url!r}", self.id
             )

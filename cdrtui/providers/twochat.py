@@ -238,5 +238,8 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def _file_name(url: str) -> str | None:
-    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    try:
+        name = urlsplit(url).path.rsplit("/", 1)[-1]
+    except ValueError:  # a malformed link must not cost the whole details view
+        return None
     return name or None

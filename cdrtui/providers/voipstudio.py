@@ -318,15 +318,10 @@ def _believable(total: int, offset: int, rows: int, size: int) -> bool:
     return total >= offset + rows
 
 
-def _warn(f: Fields, key: str) -> None:
-    if key not in f.warnings:
-        f.warnings.append(key)
-
-
 def _seconds(f: Fields, key: str) -> int | None:
     value = f.integer(key)
     if value is not None and value < 0:
-        _warn(f, key)
+        f.warn(key)
         return None
     return value
 
@@ -335,7 +330,7 @@ def _plus(f: Fields, key: str, when: datetime, seconds: int) -> datetime | None:
     try:
         return when + timedelta(0, seconds)  # positional: a third faster, twice a record
     except OverflowError:
-        _warn(f, key)
+        f.warn(key)
         return None
 
 

@@ -419,7 +419,10 @@ class Voximplant(Provider):
 
     def _secure(self, url: str) -> bool:
         """Secure storage wants our JWT; never send it to a host that is not Voximplant's (or ours)."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # a malformed link: our JWT never goes with it
+            return False
         host = (parts.hostname or "").lower()
         ours = host == (urlsplit(self.base_url).hostname or "").lower()
         return "-secure/" in parts.path and (host.endswith(".voximplant.com") or ours)
@@ -468,11 +471,11 @@ def _dicts(f: Fields, key: str, source: Mapping[str, Any] | None = None) -> list
     if value is None:
         return []
     if not isinstance(value, list):
-        f._bad(key)
+        f.warn(key)
         return []
     items = [item for item in value if isinstance(item, Mapping)]
     if len(items) != len(value):
-        f._bad(key)
+        f.warn(key)
     return items
 
 
@@ -483,7 +486,7 @@ def _end(f: Fields, leg: Mapping[str, Any]) -> tuple[int | None, str | None]:
     if isinstance(reason, str):
         return None, reason.strip() or None
     if reason is not None:
-        f._bad("end_reason")
+        f.warn("end_reason")
     return None, None
 
 
@@ -550,7 +553,7 @@ def parse_session(raw: Any, tz: tzinfo, currency: str | None) -> Call:
         try:
             ended = started + timedelta(seconds=duration)
         except OverflowError:
-            f._bad("duration")
+            f.warn("duration")
     return Call(
         provider=PROVIDER,
         id=session_id,
@@ -587,7 +590,10 @@ def _content_type(f: Fields, record: Mapping[str, Any]) -> str:
 
 
 def _file_name(url: str) -> str | None:
-    return PurePosixPath(urlsplit(url).path).name or None
+    try:
+        return PurePosixPath(urlsplit(url).path).name or None
+    except ValueError:  # a malformed link must not cost the whole details view
+        return None
 
 
 def build_details(call: Call, raw: Any, tz: tzinfo, secure: Callable[[str], bool]) -> CallDetails:

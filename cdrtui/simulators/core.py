@@ -165,10 +165,6 @@ class Timeline:
                 lo = mid + 1
         return lo
 
-    def first_position_at_or_older(self, ts: int) -> int:
-        """Smallest newest-first position whose time is <= ts."""
-        return self.first_position_older_than(ts + 1)
-
     def window(self, since_ts: int | None, until_ts: int | None, until_inclusive: bool = False) -> range:
         """Positions with since <= t < until (or <= until), newest first."""
         start = 0

@@ -117,12 +117,6 @@ class CdrApp(App[int]):
         yield from commands_for(self, screen)
         yield from super().get_system_commands(screen)
 
-    def switch_to_view(self, view: int) -> None:
-        from .screens.browser import BrowserScreen
-
-        if isinstance(self.screen, BrowserScreen):
-            self.screen.action_view_all() if view < 0 else self.screen.action_view(view)
-
     async def on_unmount(self) -> None:
         gc.unfreeze()
         for session in self.sessions:

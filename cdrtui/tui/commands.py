@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
+from textual.markup import escape
 from textual.screen import Screen
 
 from ..text import sanitize
@@ -28,14 +29,15 @@ def commands_for(app: CdrApp, screen: Screen[object]) -> Iterator[SystemCommand]
 
     def titled(title: str, action: str) -> str:
         key = key_of(screen, app, action)
-        return f"{title}  [{key}]" if key else title
+        # The palette reads titles as markup: "[r]" would vanish (reverse) and "[/]" raise.
+        return escape(f"{title}  [{key}]" if key else title)
 
     if isinstance(screen, BrowserScreen):
         for i, session in enumerate(app.sessions):
             label = sanitize(session.label, 40)
             yield SystemCommand(
                 titled(f"View: {label}", f"view({i})"),
-                f"Browse {label} ({session.provider.spec.name})",
+                escape(f"Browse {label} ({session.provider.spec.name})"),
                 lambda i=i: screen.action_view(i),
             )
         if len(app.sessions) > 1:

@@ -165,6 +165,8 @@ def test_missing_credentials_name_the_variable(credentials: dict[str, str], vari
 def test_base_url_must_be_http_and_may_end_in_api() -> None:
     with pytest.raises(ConfigError, match=r"https://pbx\.example\.com:8887"):
         PortSIP({"username": "a", "password": "b"}, base_url="pbx.example.com:8887")
+    with pytest.raises(ConfigError, match=r"https://pbx\.example\.com:8887"):  # urlsplit raises on this one
+        PortSIP({"username": "a", "password": "b"}, base_url="https://[fe80::1:8887")
     client = PortSIP({"username": "a", "password": "b"}, base_url="https://pbx.example.com:8887/api/")
     assert client.base_url == "https://pbx.example.com:8887"
 
@@ -629,7 +631,7 @@ def test_simulator_enforces_paging_limits_and_filters(serve: Callable[..., SimSe
         grouped = http.get("/api/calllogs", params={"filter": "(duration gt 1)"})
         assert grouped.status_code == 400
         prefix = http.get("/api/calllogs", params={"filter": "startswith(caller,'1') and status_code ne 0"}).json()
-        assert all(i["caller"].startswith("1") and i["status_code"] != 0 for i in prefix["items"])
+        assert prefix["items"] and all(i["caller"].startswith("1") and i["status_code"] != 0 for i in prefix["items"])
         throttled = http.get("/api/calllogs")
         assert throttled.status_code == 429 and "retry-after" not in throttled.headers
         assert throttled.json()["errors"][0]["code"]

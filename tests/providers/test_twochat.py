@@ -561,3 +561,10 @@ def test_a_page_of_5000_generates_fast() -> None:
     records = [sim._record(*slot) for slot in slots]
     assert total == 1_000_000 and len(records) == 5000
     assert time.perf_counter() - started < 1.0  # measured ~0.17 s
+
+
+def test_a_malformed_recording_link_still_gives_the_details() -> None:
+    client = TwoChat({"api_key": "UAK-test"})
+    record = {"uuid": "c1", "created_at": "2026-03-01T10:00:00Z", "recording_url": "https://[broken/c1.mp3"}
+    details = client._details(client.parse(record), record)
+    assert [(r.url, r.file_name) for r in details.recordings] == [("https://[broken/c1.mp3", None)]

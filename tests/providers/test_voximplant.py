@@ -18,7 +18,7 @@ import pytest
 from cdrtui.model import CallFilter, Direction, Status
 from cdrtui.providers.errors import AuthError, ConfigError, ProviderError, RateLimited
 from cdrtui.providers.http import Kind, RetryPolicy
-from cdrtui.providers.voximplant import ServiceAccountAuth, Voximplant, parse_session, read_envelope
+from cdrtui.providers.voximplant import ServiceAccountAuth, Voximplant, build_details, parse_session, read_envelope
 from cdrtui.providers.voximplant_window import INTERPOLATION_STEPS, Probe, WindowIndex, locate
 from cdrtui.simulators.core import Knobs, SimServer
 from cdrtui.simulators.voximplant import SID_BASE, VoximplantSim
@@ -705,6 +705,13 @@ async def test_the_jwt_goes_to_voximplant_storage_only() -> None:
         assert vox._secure(sim.base_url + "/voximplant-records-secure/a.mp3")
         assert not vox._secure("https://evil.example/voximplant-records-secure/a.mp3")
         assert not vox._secure("https://storage-gw-ru-02.voximplant.com/voximplant-records/a.mp3")
+        assert not vox._secure("https://[storage-gw-ru-02.voximplant.com/voximplant-records-secure/a.mp3")
+
+
+def test_a_malformed_record_url_still_gives_the_details() -> None:
+    raw = {"call_session_history_id": 7, "start_date": "2026-03-01 10:00:00", "records": [{"record_url": "https://[x/r.mp3"}]}
+    details = build_details(parse_session(raw, timezone.utc, None), raw, timezone.utc, lambda url: False)
+    assert [(r.url, r.file_name) for r in details.recordings] == [("https://[x/r.mp3", None)]
 
 
 async def test_details_of_a_session_that_is_gone() -> None:

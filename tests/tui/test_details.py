@@ -354,3 +354,20 @@ def test_snapshot_voximplant_details_with_legs(snap_compare) -> None:
         assert "Legs (2;" in text_of(screen.query_one("#details-more", Static))
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_a_malformed_recording_link_is_refused_without_a_crash(monkeypatch) -> None:
+    details = hostile_details()
+    details.recordings = [Recording("https://[2001:db8::1/rec.mp3", "broken")]  # urlsplit raises on it
+    app = stub_app(details)
+    copied: list[str] = []
+    monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
+    monkeypatch.setattr(players.shutil, "which", lambda name: None)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_details(app, pilot)
+        await pilot.press("c", "o", "d")
+        await wait_for(pilot, lambda: not screen.downloading)
+        assert app.is_running and isinstance(app.screen, DetailsScreen)
+        assert copied == ["https://[2001:db8::1/rec.mp3"]
+        assert any("No media player" in n for n in notes(app))
+        assert "Download failed" in text_of(screen.query_one("#recordings-status", Static))

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from textual.command import CommandPalette
+from textual.content import Content
+
 from cdrtui.config import Config
+from cdrtui.tui.commands import commands_for
+from cdrtui.tui.screens.browser import BrowserScreen
 from cdrtui.tui.widgets.call_table import CallTable
 from support import make_app, wait_for
 
@@ -25,3 +30,15 @@ def test_keys_survive_a_save_and_load(tmp_path):
     config = Config(tmp_path / "config.toml", keys={"table.down": "n,down"})
     config.save()
     assert Config.load(tmp_path / "config.toml").keys == {"table.down": "n,down"}
+
+
+async def test_palette_lists_commands_with_their_keys(sims):
+    app = make_app(sims, ["2chat", "portsip"])
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        titles = [Content.from_markup(command.title).plain for command in commands_for(app, app.screen)]
+        assert "Refresh  [r]" in titles and "Filters: number search  [/]" in titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"number")
+        await pilot.pause(0.3)
+        assert app.is_running and isinstance(app.screen, CommandPalette)

@@ -434,7 +434,10 @@ class DetailsScreen(Screen[None]):
         if rec is None:
             return
         self.app.copy_to_clipboard(sanitize(rec.url))  # no control characters into anyone's clipboard
-        host = sanitize(urlsplit(rec.url).hostname or "", 60)
+        try:
+            host = sanitize(urlsplit(rec.url).hostname or "", 60)
+        except ValueError:  # a provider's malformed link (an unclosed "[") must not crash the app
+            host = "?"
         self.notify(
             f"Copied the link of {sanitize(rec.label, 40) or 'the recording'} ({host}) to your clipboard "
             "through the terminal (OSC 52; in tmux: set -g set-clipboard on).",
