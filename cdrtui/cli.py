@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 
 from . import __version__
@@ -177,7 +177,7 @@ async def _run_calls(args: argparse.Namespace, flt: CallFilter) -> int:
 
     providers = _providers_for(args)
     snapshot = now_utc()
-    streams: list[AsyncIterator[Call]] = []
+    streams: list[AsyncGenerator[Call, None]] = []
     try:
         for provider in providers:
             source = PagedSource(provider, flt, snapshot=snapshot)
@@ -202,9 +202,7 @@ async def _run_calls(args: argparse.Namespace, flt: CallFilter) -> int:
             raise
     finally:
         for iterator in streams:  # stops their prefetches (a --limit can end the export early)
-            close = getattr(iterator, "aclose", None)
-            if close is not None:
-                await close()
+            await iterator.aclose()
         for provider in providers:
             await provider.aclose()
     return 0

@@ -143,8 +143,11 @@ class Config:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read {path}: {exc}") from None
-        profiles = {name: Profile.from_toml(name, value) for name, value in (data.get("profiles") or {}).items()}
-        keys = {str(k): str(v) for k, v in (data.get("keys") or {}).items()}
+        raw_profiles, raw_keys = data.get("profiles") or {}, data.get("keys") or {}
+        if not isinstance(raw_profiles, dict) or not isinstance(raw_keys, dict):
+            raise ConfigError(f"{path}: [profiles] and [keys] must be tables")
+        profiles = {name: Profile.from_toml(name, value) for name, value in raw_profiles.items()}
+        keys = {str(k): str(v) for k, v in raw_keys.items()}
         default = data.get("default_profile")
         return cls(path, profiles, keys, default if isinstance(default, str) else None)
 

@@ -328,6 +328,11 @@ def _prompt_values(
         insecure=conn.insecure or (previous.insecure if previous else False),
         currency=previous.currency if previous else None,
     )
+    if values.insecure and not conn.insecure:
+        print(
+            "cdrtui: warning: this profile skips TLS certificate verification (insecure = true)",
+            file=sys.stderr,
+        )
     for spec_field in spec.fields:
         values.credentials[spec_field.name] = _ask_field(spec_field, previous)
     if self_hosted(spec) and not (conn.ca_bundle or conn.insecure):

@@ -114,11 +114,6 @@ class Call:
             "provider_status": self.provider_status,
         }
 
-    def sort_key(self) -> tuple[float, str]:
-        """Ascending key; newest first is `reverse=True`. A call with no start sorts oldest."""
-        ts = self.started_at.timestamp() if self.started_at else float("-inf")
-        return (ts, self.id)
-
 
 FILTER_NAMES: tuple[str, ...] = (
     "since",

@@ -17,7 +17,7 @@ import contextlib
 import logging
 from array import array
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
@@ -381,7 +381,7 @@ class PagedSource:
                     await slot.task
 
     # -- streaming (export) -----------------------------------------------------------------------
-    async def iter_calls(self, prefetch: int | None = None, *, limit: int | None = None) -> AsyncIterator[Call]:
+    async def iter_calls(self, prefetch: int | None = None, *, limit: int | None = None) -> AsyncGenerator[Call, None]:
         """Every matching call once, newest first, in constant memory; pages fetched ahead.
 
         The calls carry no `raw` record: an export never shows it, and it is most of their memory.

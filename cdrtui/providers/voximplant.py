@@ -404,7 +404,7 @@ class Voximplant(Provider):
                 start = int(call.started_at.timestamp())
                 from_s, to_s = start - 86_400, start + 86_400
             else:
-                to_s = int(time.time())
+                to_s = int(self.clock())
                 from_s = to_s - 86_400 * (self.spec.default_window_days or 30)
             params = {"call_session_history_id": call.id, "count": "1", **_FLAGS_ALL}
             body, tz = await self._history(from_s, to_s, params)

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from ..config import Config
 from ..merged import MergedSource
 from ..paging import PagedSource, now_utc
+from ..text import sanitize
 from .sessions import Session
 
 
@@ -54,7 +55,8 @@ class CdrApp(App[int]):
         if self.config is not None and self.config.keys:
             self.set_keymap(self.config.keys)
         for problem in self.startup_problems:
-            self.notify(problem, title="Profile not opened", severity="warning", timeout=10, markup=False)
+            text = sanitize(problem, 300)
+            self.notify(text, title="Profile not opened", severity="warning", timeout=10, markup=False)
         if self.sessions:
             self.open_browser()
         else:

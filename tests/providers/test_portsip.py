@@ -13,6 +13,7 @@ import httpx
 import pytest
 import trustme
 
+from cdrtui.export import order_key
 from cdrtui.model import Call, CallFilter, Direction, Status
 from cdrtui.providers.errors import (
     AuthError,
@@ -122,7 +123,7 @@ def listing_queries(sim: PortSIPSim) -> list[dict[str, str]]:
 
 
 def newest_first(calls: list[Call]) -> bool:
-    keys = [c.sort_key() for c in calls]
+    keys = [order_key(c) for c in calls]
     return keys == sorted(keys, reverse=True)
 
 

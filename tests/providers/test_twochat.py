@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cdrtui.export import order_key
 from cdrtui.model import Call, CallFilter, Direction, Status
 from cdrtui.providers.base import Recording
 from cdrtui.providers.errors import AuthError, BadResponse, ConfigError, NotFound, ProviderError, RateLimited
@@ -131,7 +132,7 @@ async def listing(client: TwoChat, flt: CallFilter | None = None) -> tuple[list[
 
 
 def assert_newest_first_once(calls: list[Call]) -> None:
-    keys = [c.sort_key() for c in calls]
+    keys = [order_key(c) for c in calls]
     assert keys == sorted(keys, reverse=True)
     assert len({c.id for c in calls}) == len(calls)
 

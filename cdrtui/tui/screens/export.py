@@ -221,9 +221,9 @@ class ExportScreen(ModalScreen[None]):
         except OSError as exc:
             self._finished(f"Cannot write in {path.parent}: {exc.strerror or exc}.", "error")
             return
+        streams = [source.iter_calls() for source in sources]
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-                streams = [source.iter_calls() for source in sources]
                 stream = streams[0] if len(streams) == 1 else merge_newest_first(streams)
                 writer = make_writer(self.format, out)
                 count = await write_stream(tie_sorted(stream), writer, on_progress=lambda n: self._progress(n, sources))
@@ -246,6 +246,9 @@ class ExportScreen(ModalScreen[None]):
             log.exception("export failed")
             self._finished(f"Export failed ({type(exc).__name__}). Nothing was written.", "error")
             return
+        finally:
+            for iterator in streams:  # stop the other providers' prefetches too
+                await iterator.aclose()
         self.written = count
         self._finished(f"Wrote {count:,} calls to {path}", "done")
         self.notify(sanitize(f"Wrote {count:,} calls to {path}", 300), title="Export done", markup=False, timeout=8)
