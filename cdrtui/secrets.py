@@ -62,7 +62,8 @@ def keyring_set(profile: str, field_name: str, value: str) -> None:
 
         keyring.set_password(SERVICE, _account(profile, field_name), value)
     except Exception as exc:
-        raise NoKeyring(keyring_status()[1] if not keyring_status()[0] else type(exc).__name__) from None
+        usable, why = keyring_status()
+        raise NoKeyring(type(exc).__name__ if usable else why) from None
 
 
 def keyring_delete(profile: str, field_name: str) -> None:

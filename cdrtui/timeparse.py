@@ -14,13 +14,15 @@ _RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 # Providers send 0-9 fraction digits; Python 3.10's fromisoformat wants exactly 3 or 6.
 _FRACTION = re.compile(r"\.(\d+)")
-_UTC_NAMES = frozenset({"utc", "etc/utc", "gmt", "etc/gmt", "etc/gmt0", "etc/gmt+0", "etc/gmt-0", "zulu", "etc/zulu"})
+UTC_NAMES = frozenset(
+    {"", "utc", "etc/utc", "gmt", "etc/gmt", "etc/gmt0", "etc/gmt+0", "etc/gmt-0", "zulu", "etc/zulu", "etc/universal"}
+)
 
 
 @lru_cache(maxsize=64)
 def zone(name: str | None) -> tzinfo:
     """An IANA zone by name; UTC for empty, unknown or 'Etc/GMT'-style names we cannot load."""
-    if not name or name.strip().lower() in _UTC_NAMES:
+    if not name or name.strip().lower() in UTC_NAMES:
         return UTC  # the same instants, and parse_instant's fast path
     try:
         return ZoneInfo(name)

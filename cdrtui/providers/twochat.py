@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 from ..model import Call, CallFilter, Direction, Page, Status
 from .base import CallDetails, CostLine, CredentialField, Fields, Provider, ProviderSpec, Recording, kept, stable_id
 from .errors import BadResponse, ConfigError
-from .http import ApiError, HttpClient, RetryPolicy
+from .http import ApiError, HttpClient, RetryPolicy, has_list
 
 API_KEY_ENV = "CDRTUI_2CHAT_API_KEY"
 # Undocumented for call history; sibling list endpoints take 1-100. Always the same value, so a
@@ -130,7 +130,7 @@ class TwoChat(Provider):
         params: dict[str, Any] = {"page_number": index, "results_per_page": RESULTS_PER_PAGE}
         if "direction" in self.server_side(flt) and flt.direction is not None:
             params["direction"] = flt.direction.value
-        body = await self.http.request_json("GET", "voip/call-history", params=params, expect=_has_list("cdrs"))
+        body = await self.http.request_json("GET", "voip/call-history", params=params, expect=has_list("cdrs"))
         records = body.get("cdrs") if isinstance(body, dict) else None
         if not isinstance(records, list):
             raise BadResponse("the call history response has no cdrs list", self.id)
@@ -226,11 +226,6 @@ def _status(raw: str | None, active: bool | None, answered: bool, duration: int)
     if value in ("COMPLETED", "ANSWERED"):
         return Status.ANSWERED if answered or duration > 0 else Status.MISSED
     return _STATUSES.get(value, Status.UNKNOWN)
-
-
-def _has_list(key: str) -> Any:
-    """An `expect` check: the body is an object holding a `key` list."""
-    return lambda body: isinstance(body, dict) and isinstance(body.get(key), list)
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from ..model import Call, CallFilter, Direction, Page, Status
 from .base import CallDetails, CredentialField, Fields, Provider, ProviderSpec, kept, stable_id
 from .errors import AuthError, BadResponse, ConfigError, ProviderError
-from .http import ApiError, HttpClient, Kind, kind_for_status
+from .http import ApiError, HttpClient, Kind, has_list, kind_for_status
 
 PLATFORM = "api/v2/platform/"
 CALL_LOGS = PLATFORM + "call-logs/"  # the trailing slash matters (Django)
@@ -72,10 +72,6 @@ def envelope(status: int, body: Any) -> ApiError | None:
     if code == 403 and "expired" in text.lower():
         return ApiError(f"{text} Generate a new key: {TOKEN_HELP}", kind=Kind.AUTH)
     return ApiError(text, kind=kind)
-
-
-def _has_data(body: Any) -> bool:
-    return isinstance(body, Mapping) and isinstance(body.get("data"), list)
 
 
 def _label(entry: Mapping[str, Any]) -> str:
@@ -174,7 +170,7 @@ class Unpod(Provider):
             params["call_type"] = flt.direction.value
         try:
             body = await self.http.request_json(
-                "GET", CALL_LOGS, params=params, headers={"Org-Handle": self.org_handle}, expect=_has_data
+                "GET", CALL_LOGS, params=params, headers={"Org-Handle": self.org_handle}, expect=has_list("data")
             )
         except ProviderError as exc:
             if exc.code == INVALID_PAGE:  # past the last page: the end, not an error

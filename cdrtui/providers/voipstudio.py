@@ -20,7 +20,7 @@ from ..model import Call, CallFilter, Direction, Page, Status
 from ..timeparse import UTC
 from .base import CallDetails, CostLine, CredentialField, Fields, Provider, ProviderSpec, Recording, kept, stable_id
 from .errors import BadResponse, ConfigError, NotFound
-from .http import ApiError, HttpClient, Kind
+from .http import ApiError, HttpClient, Kind, has_list
 
 MAX_LIMIT = 5000  # the largest page official code asks for (spec §5)
 TOKEN_HELP = "an API token from VoIPstudio → Settings → API tokens"
@@ -164,7 +164,7 @@ class VoIPstudio(Provider):
         conds = self.conditions(flt)
         if conds:
             params["filter"] = json.dumps(conds, separators=(",", ":"))
-        body = await self.http.request_json("GET", "cdrs", params=params, expect=_has_data)
+        body = await self.http.request_json("GET", "cdrs", params=params, expect=has_list("data"))
         data = body.get("data") if isinstance(body, Mapping) else None
         if not isinstance(data, list):
             raise BadResponse("the /cdrs response has no data list", self.id)
@@ -304,10 +304,6 @@ class VoIPstudio(Provider):
             note += f" = {rate * (billsec or 0) / 60:.4f} (the provider charged a different amount)"
         lines.append(CostLine("charge", charge, note))
         return lines
-
-
-def _has_data(body: Any) -> bool:
-    return isinstance(body, Mapping) and isinstance(body.get("data"), list)
 
 
 def _believable(total: int, offset: int, rows: int, size: int) -> bool:

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from ..model import Call, CallFilter, Direction, Page, Status
-from ..timeparse import UTC, zone
+from ..timeparse import UTC, UTC_NAMES, zone
 from .base import (
     CallDetails,
     CostLine,
@@ -41,7 +41,7 @@ from .base import (
     stable_id,
 )
 from .errors import AuthError, BadResponse, ConfigError, NotFound, ProviderError
-from .http import ApiError, HttpClient, Kind
+from .http import ApiError, HttpClient, Kind, has_list
 from .voximplant_window import MAX_COUNT, Probe, TooManyTies, WindowIndex, locate
 
 PROVIDER = "voximplant"
@@ -55,7 +55,6 @@ _HINTS = {
 RETRY_CODES = {1, 2, 4, 162}
 BUSY_CODES = {486, 600}
 MISSED_CODES = {408, 480, 487, 603}
-_UTC_NAMES = {"", "utc", "gmt", "etc/utc", "etc/gmt", "etc/gmt0", "etc/gmt+0", "etc/gmt-0", "etc/universal", "etc/zulu"}
 _CONTAINERS = {"mp3": "audio/mpeg", "flac": "audio/flac", "mp4": "video/mp4", "webm": "video/webm"}
 _FLAGS_ALL = {"with_calls": "true", "with_records": "true", "with_other_resources": "true"}
 _FLAGS_NONE = {"with_calls": "false", "with_records": "false", "with_other_resources": "false"}
@@ -257,7 +256,7 @@ class Voximplant(Provider):
         for _ in range(2):
             used = self._zone_name
             data = {"from_date": self._stamp(from_s), "to_date": self._stamp(to_s), "timezone": "Etc/GMT", **params}
-            body = await self.http.request_json("POST", "GetCallHistory", data=data, expect=_has_result_list)
+            body = await self.http.request_json("POST", "GetCallHistory", data=data, expect=has_list("result"))
             if not isinstance(body, dict) or not isinstance(body.get("result"), list):
                 raise BadResponse("GetCallHistory answered without a 'result' list", PROVIDER)
             name = body.get("timezone") if isinstance(body.get("timezone"), str) else None
@@ -431,13 +430,9 @@ class Voximplant(Provider):
 # --- parsing ------------------------------------------------------------------------------------
 
 
-def _has_result_list(body: Any) -> bool:
-    return isinstance(body, dict) and isinstance(body.get("result"), list)
-
-
 def _same_zone(a: str, b: str) -> bool:
     a, b = a.strip().lower(), b.strip().lower()
-    return a == b or (a in _UTC_NAMES and b in _UTC_NAMES)
+    return a == b or (a in UTC_NAMES and b in UTC_NAMES)
 
 
 def _total(body: Mapping[str, Any]) -> int | None:
