@@ -280,7 +280,10 @@ class CallTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         if y == 0:
-            return self._header(width)
+            header = self._strips.get((-1, self.utc))  # cleared with the rows on resize and toggles
+            if header is None:
+                header = self._strips[(-1, self.utc)] = self._header(width)
+            return header
         row = int(self.scroll_offset.y) + y - 1
         source = self.source
         if source is None or row > source.count or (row == source.count and source.row_error(row) is None):
