@@ -36,8 +36,12 @@ def sessions():  # type: ignore[no-untyped-def]
 
     running = [start(p, calls=n, anchor=ANCHOR) for p, n in DEMO_CALLS.items()]
     made = [
-        Session(f"demo:{s.provider}", s.provider,
-                build_provider(s.provider, s.credentials(), Connection(base_url=s.base_url)), demo=True)
+        Session(
+            f"demo:{s.provider}",
+            s.provider,
+            build_provider(s.provider, s.credentials(), Connection(base_url=s.base_url)),
+            demo=True,
+        )
         for s in running
     ]
     return made, running

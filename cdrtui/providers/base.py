@@ -297,7 +297,6 @@ class Fields:
             self.warn(key)
             return None
 
-
     def start(self, key: str, tz: tzinfo = UTC, source: Mapping[str, Any] | None = None) -> datetime | None:
         """A call's start time. Every call has one, so missing, null and "" are malformed too."""
         when = self.time(key, tz, source)

@@ -68,6 +68,8 @@ Expect = Callable[[Any], bool]
 def has_list(key: str) -> Expect:
     """An `expect` check: the body is an object holding a `key` list (a listing's envelope)."""
     return lambda body: isinstance(body, dict) and isinstance(body.get(key), list)
+
+
 # Back-off waits go through here (tests replace it to count the waits instead of sleeping).
 sleep = asyncio.sleep
 

@@ -709,7 +709,11 @@ async def test_the_jwt_goes_to_voximplant_storage_only() -> None:
 
 
 def test_a_malformed_record_url_still_gives_the_details() -> None:
-    raw = {"call_session_history_id": 7, "start_date": "2026-03-01 10:00:00", "records": [{"record_url": "https://[x/r.mp3"}]}
+    raw = {
+        "call_session_history_id": 7,
+        "start_date": "2026-03-01 10:00:00",
+        "records": [{"record_url": "https://[x/r.mp3"}],
+    }
     details = build_details(parse_session(raw, timezone.utc, None), raw, timezone.utc, lambda url: False)
     assert [(r.url, r.file_name) for r in details.recordings] == [("https://[x/r.mp3", None)]
 

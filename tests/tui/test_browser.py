@@ -158,7 +158,9 @@ async def test_a_failed_page_shows_an_error_row_and_r_retries():
     sim = start("voipstudio", calls=1000, anchor=ANCHOR)
     try:
         provider = build_provider(
-            "voipstudio", sim.credentials(), Connection(base_url=sim.base_url),
+            "voipstudio",
+            sim.credentials(),
+            Connection(base_url=sim.base_url),
         )
         provider.policy.attempts = 2
         provider.policy.base_delay = 0.01
