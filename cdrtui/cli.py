@@ -10,8 +10,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .errors import CdrError, ConfigError
 from .model import Call, CallFilter, Direction, Status
-from .providers.errors import CdrError, ConfigError
 from .providers.registry import BUILTIN
 
 if TYPE_CHECKING:
@@ -252,7 +252,7 @@ def _tune_gc_for_streaming() -> None:
 
 
 def _explain(exc: CdrError) -> str:
-    from .providers.errors import AuthError, BadResponse, NetworkError, ProviderError, RateLimited, TLSError
+    from .errors import AuthError, BadResponse, NetworkError, ProviderError, RateLimited, TLSError
 
     text = str(exc)
     if isinstance(exc, AuthError):

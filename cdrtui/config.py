@@ -16,7 +16,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from .providers.errors import ConfigError
+from .errors import ConfigError
 
 APP = "cdrtui"
 # Settings a profile holds besides the provider's own (non-secret) credential fields.

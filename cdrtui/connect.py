@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .config import Profile
+from .errors import ConfigError
 from .providers.base import CredentialField, Provider, ProviderSpec
-from .providers.errors import ConfigError
 from .providers.http import RetryPolicy, TransportState
 from .providers.registry import BUILTIN, provider_class, provider_ids
 from .secrets import resolve_secret

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
+from .errors import CdrError
 from .providers.base import Provider, Recording
-from .providers.errors import CdrError
 
 # (bytes written so far, bytes expected or None when the server doesn't say)
 Progress = Callable[[int, "int | None"], None]

@@ -54,10 +54,12 @@ def jsonl_line(call: Call) -> str:
         f'"started_at": {_json_time(call.started_at)}, "answered_at": {_json_time(call.answered_at)}, '
         f'"ended_at": {_json_time(call.ended_at)}, "direction": {_json(call.direction.value)}, '
         f'"status": {_json(call.status.value)}, "from": {_json(call.from_)}, "to": {_json(call.to)}, '
-        f'"duration_s": {_json(call.duration_s)}, "billable_s": {_json(call.billable_s)}, '
+        f'"duration_s": {_json(call.duration_s)}, "total_s": {_json(call.total_s)}, '
+        f'"billable_s": {_json(call.billable_s)}, '
         f'"cost": {_json(call.cost)}, "currency": {_json(call.currency)}, '
         f'"recording_urls": {_encode_json(list(urls)) if urls else "[]"}, '
-        f'"end_reason": {_json(call.end_reason)}, "provider_status": {_json(call.provider_status)}}}'
+        f'"end_reason": {_json(call.end_reason)}, "provider_status": {_json(call.provider_status)}, '
+        f'"from_name": {_json(call.from_name)}, "to_name": {_json(call.to_name)}}}'
     )
     if not text.isascii():  # every unsafe character is beyond ASCII; most lines have none
         text = _JSON_UNSAFE.sub(_escape_json, text)

@@ -17,8 +17,7 @@ from pathlib import Path
 
 from .config import Config, Profile, secrets_path
 from .connect import Connection, build_provider, spec_of
-from .providers.base import CredentialField, ProviderSpec
-from .providers.errors import (
+from .errors import (
     AuthError,
     BadResponse,
     CdrError,
@@ -28,6 +27,7 @@ from .providers.errors import (
     RateLimited,
     TLSError,
 )
+from .providers.base import CredentialField, ProviderSpec
 from .providers.http import RetryPolicy, redact
 from .secrets import NoKeyring, file_delete, keyring_delete, keyring_status, resolve_secret, store_secret
 from .text import sanitize

@@ -11,10 +11,10 @@ import asyncio
 from array import array
 from collections.abc import Callable
 
+from .errors import CdrError
 from .export import order_key
 from .model import Call
 from .paging import PagedSource, SourceStatus
-from .providers.errors import CdrError
 
 CHUNK = 200  # rows merged per step before the table gets a repaint
 

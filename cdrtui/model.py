@@ -39,12 +39,16 @@ CALL_KEYS: tuple[str, ...] = (
     "from",
     "to",
     "duration_s",
+    "total_s",
     "billable_s",
     "cost",
     "currency",
     "recording_urls",
     "end_reason",
     "provider_status",
+    # Contract v2: new keys only after provider_status.
+    "from_name",
+    "to_name",
 )
 
 
@@ -82,16 +86,35 @@ class Call:
     status: Status = Status.UNKNOWN
     from_: str | None = None
     to: str | None = None
-    duration_s: int = 0
+    duration_s: int = 0  # talk seconds (answer → end), 0 when never answered: contract v2
     billable_s: int | None = None
     cost: float | None = None
     currency: str | None = None
     recording_urls: tuple[str, ...] = ()
     end_reason: str | None = None
     provider_status: str | None = None
+    from_name: str | None = None  # display names, when the provider gives them
+    to_name: str | None = None
+    # False when the listing can't tell whether the call has recordings (Unpod): `recording_urls`
+    # is then "unknown", not "none".
+    recordings_known: bool = True
     raw: Any = field(default=None, compare=False, repr=False)
     # Names of fields that were present but malformed and so became null/default.
     warnings: tuple[str, ...] = ()
+
+    @property
+    def total_s(self) -> int | None:
+        """Seconds from started_at to ended_at as printed (whole seconds); None when either is unknown."""
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return int(self.ended_at.timestamp()) - int(self.started_at.timestamp())
+
+    @property
+    def has_recording(self) -> bool | None:
+        """True/False when the listing knows, None when it can't tell."""
+        if self.recording_urls:
+            return True
+        return False if self.recordings_known else None
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's JSON object, keys in contract order."""
@@ -106,12 +129,15 @@ class Call:
             "from": self.from_,
             "to": self.to,
             "duration_s": self.duration_s,
+            "total_s": self.total_s,
             "billable_s": self.billable_s,
             "cost": self.cost,
             "currency": self.currency,
             "recording_urls": list(self.recording_urls),
             "end_reason": self.end_reason,
             "provider_status": self.provider_status,
+            "from_name": self.from_name,
+            "to_name": self.to_name,
         }
 
 
@@ -188,7 +214,28 @@ class CallFilter:
                 return False
         if "min_duration" in names and call.duration_s < (self.min_duration or 0):
             return False
-        return not ("has_recording" in names and bool(call.recording_urls) != self.has_recording)
+        # A call whose recordings the listing can't know (None) never matches a has-recording filter:
+        # the source says so instead (paging.py).
+        return not ("has_recording" in names and call.has_recording is not self.has_recording)
+
+
+def flag_impossible(call: Call) -> None:
+    """One rule for every provider: values that can't be true are marked, never shown as valid."""
+    bad = []
+    if call.duration_s < 0:
+        bad.append("duration_s")
+    if call.billable_s is not None and call.billable_s < 0:
+        bad.append("billable_s")
+    start = call.started_at
+    if start is not None:
+        if call.ended_at is not None and call.ended_at < start:
+            bad.append("ended_at")
+        if call.answered_at is not None and call.answered_at < start:
+            bad.append("answered_at")
+    elif "started_at" not in call.warnings and "record" not in call.warnings:
+        bad.append("started_at")
+    if bad:
+        call.warnings = (*call.warnings, *(name for name in bad if name not in call.warnings))
 
 
 @dataclass(slots=True)

@@ -21,9 +21,9 @@ from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
-from .model import Call, CallFilter, Page
+from .errors import CdrError, ProviderError
+from .model import Call, CallFilter, Page, flag_impossible
 from .providers.base import KEEP_RAW, Provider
-from .providers.errors import CdrError, ProviderError
 
 UTC = timezone.utc
 log = logging.getLogger("cdrtui.paging")
@@ -168,6 +168,8 @@ class PagedSource:
                 ) from None
             finally:
                 KEEP_RAW.reset(keeping)
+        for call in page.calls:
+            flag_impossible(call)  # one rule for every provider, whatever its parser noticed
         if page.rows and index == 0 and self.provider.spec.fixed_page_size and not page.last:
             self.size = page.rows  # the server decides (2Chat); page 0 tells us how much
         return page

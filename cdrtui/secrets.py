@@ -19,8 +19,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from .config import Profile, secrets_path, write_private
+from .errors import ConfigError
 from .providers.base import CredentialField
-from .providers.errors import ConfigError
 
 SERVICE = "cdrtui"
 

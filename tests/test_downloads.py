@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from cdrtui.downloads import DownloadError, download_recording, free_path, safe_file_name
+from cdrtui.errors import CdrError, NetworkError
 from cdrtui.model import CallFilter
 from cdrtui.providers.base import Recording
-from cdrtui.providers.errors import CdrError, NetworkError
 from cdrtui.providers.http import RetryPolicy
 from cdrtui.providers.twochat import TwoChat
 from cdrtui.simulators.core import Knobs, SimRequest, SimResponse, SimServer, Simulator

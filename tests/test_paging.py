@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 
 from cdrtui.connect import Connection, build_provider
+from cdrtui.errors import ProviderError
 from cdrtui.export import order_key
 from cdrtui.merged import MergedSource
 from cdrtui.model import Call, CallFilter, Page, Status
 from cdrtui.paging import PagedSource
 from cdrtui.providers.base import Provider, ProviderSpec
-from cdrtui.providers.errors import ProviderError
 from cdrtui.simulators.core import Knobs
 from cdrtui.simulators.registry import start
 from support import ANCHOR, CLOCK

@@ -13,7 +13,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 JUNK = re.compile(r"(^|/)(\.?venv|env|build|dist|__pycache__|\.eggs)/|\.egg-info(/|$)|\.py[co]$|(^|/)pyvenv\.cfg$")
 # A shebang or path into a virtualenv, or into a home/work folder of a machine: never portable.
-ABSOLUTE = re.compile(r"^#!/\S*/(\.?venv|site-packages)/|/(root|work|Users)/[\w.-]+/\S*(\.venv|site-packages|bin/python)")
+ABSOLUTE = re.compile(
+    r"^#!/\S*/(\.?venv|site-packages)/|/(root|work|Users)/[\w.-]+/\S*(\.venv|site-packages|bin/python)"
+)
 
 
 def tracked() -> list[str]:

@@ -59,6 +59,9 @@ class ProviderSpec:
     max_concurrency: int = 4
     # The listing needs a date window (Voximplant): without `since`, use this many days.
     default_window_days: int | None = None
+    # The listing (or one recording lookup per page) tells which calls have recordings. When False
+    # (Unpod), `Call.recordings_known` is False and a has-recording filter can't be answered.
+    recordings_in_listing: bool = True
     # Back-off when the caller gives none (2Chat's limit is per minute and says nothing of when).
     retry: RetryPolicy | None = None
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from .errors import (
+from ..errors import (
     AuthError,
     BadResponse,
     CdrError,

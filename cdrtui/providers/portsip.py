@@ -12,6 +12,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from ..errors import AuthError, BadResponse, CdrError, ConfigError
 from ..model import Call, CallFilter, Direction, Page, Status
 from .base import (
     CallDetails,
@@ -25,7 +26,6 @@ from .base import (
     kept,
     stable_id,
 )
-from .errors import AuthError, BadResponse, CdrError, ConfigError
 from .http import ApiError, HttpClient, Kind
 
 CLIENT_ID = "9d806019-75b2-4b3d-bb8b-f5a3a412cc0a"  # PortSIP's fixed public OAuth client id

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
+from ..errors import BadResponse, ConfigError
 from ..model import Call, CallFilter, Direction, Page, Status
 from .base import CallDetails, CostLine, CredentialField, Fields, Provider, ProviderSpec, Recording, kept, stable_id
-from .errors import BadResponse, ConfigError
 from .http import ApiError, HttpClient, RetryPolicy, has_list
 
 API_KEY_ENV = "CDRTUI_2CHAT_API_KEY"

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from ..errors import AuthError, BadResponse, ConfigError, ProviderError
 from ..model import Call, CallFilter, Direction, Page, Status
 from .base import CallDetails, CredentialField, Fields, Provider, ProviderSpec, kept, stable_id
-from .errors import AuthError, BadResponse, ConfigError, ProviderError
 from .http import ApiError, HttpClient, Kind, has_list, kind_for_status
 
 PLATFORM = "api/v2/platform/"

@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from ..errors import BadResponse, ConfigError, NotFound
 from ..model import Call, CallFilter, Direction, Page, Status
 from ..timeparse import UTC
 from .base import CallDetails, CostLine, CredentialField, Fields, Provider, ProviderSpec, Recording, kept, stable_id
-from .errors import BadResponse, ConfigError, NotFound
 from .http import ApiError, HttpClient, Kind, has_list
 
 MAX_LIMIT = 5000  # the largest page official code asks for (spec §5)

@@ -26,6 +26,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from ..errors import AuthError, BadResponse, ConfigError, NotFound, ProviderError
 from ..model import Call, CallFilter, Direction, Page, Status
 from ..timeparse import UTC, UTC_NAMES, zone
 from .base import (
@@ -40,7 +41,6 @@ from .base import (
     kept,
     stable_id,
 )
-from .errors import AuthError, BadResponse, ConfigError, NotFound, ProviderError
 from .http import ApiError, HttpClient, Kind, has_list
 from .voximplant_window import MAX_COUNT, Probe, TooManyTies, WindowIndex, locate
 

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..connect import Connection, build_provider, provider_from_env, provider_from_profile
+from ..errors import ConfigError
 from ..merged import MergedSource
 from ..model import CallFilter
 from ..paging import PagedSource, now_utc
-from ..providers.errors import ConfigError
 from .sessions import ALL, Session, view_source
 
 if TYPE_CHECKING:

@@ -13,9 +13,7 @@ import httpx
 import pytest
 import trustme
 
-from cdrtui.export import order_key
-from cdrtui.model import Call, CallFilter, Direction, Status
-from cdrtui.providers.errors import (
+from cdrtui.errors import (
     AuthError,
     BadResponse,
     ConfigError,
@@ -24,6 +22,8 @@ from cdrtui.providers.errors import (
     RateLimited,
     TLSError,
 )
+from cdrtui.export import order_key
+from cdrtui.model import Call, CallFilter, Direction, Status
 from cdrtui.providers.http import RetryPolicy
 from cdrtui.providers.portsip import PortSIP
 from cdrtui.simulators.core import Knobs, SimServer

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from cdrtui.errors import AuthError, BadResponse, ConfigError, NotFound, ProviderError, RateLimited
 from cdrtui.export import order_key
 from cdrtui.model import Call, CallFilter, Direction, Status
 from cdrtui.providers.base import Recording
-from cdrtui.providers.errors import AuthError, BadResponse, ConfigError, NotFound, ProviderError, RateLimited
 from cdrtui.providers.http import RetryPolicy
 from cdrtui.providers.twochat import TwoChat, _envelope
 from cdrtui.simulators.core import Knobs, SimServer

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from cdrtui.errors import AuthError, BadResponse, ConfigError, NotFound, ProviderError
 from cdrtui.model import Call, CallFilter, Direction, Status
 from cdrtui.providers.base import stable_id
-from cdrtui.providers.errors import AuthError, BadResponse, ConfigError, NotFound, ProviderError
 from cdrtui.providers.http import RetryPolicy
 from cdrtui.providers.unpod import Unpod, envelope
 from cdrtui.simulators.core import Knobs, SimServer

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from cdrtui.errors import AuthError, BadResponse, ConfigError, NotFound, ProviderError
 from cdrtui.model import Call, CallFilter, Direction, Status
-from cdrtui.providers.errors import AuthError, BadResponse, ConfigError, NotFound, ProviderError
 from cdrtui.providers.http import RetryPolicy
 from cdrtui.providers.voipstudio import VoIPstudio
 from cdrtui.simulators.core import Knobs, SimRequest, SimResponse, SimServer, json_response

@@ -15,8 +15,8 @@ import httpx
 import jwt
 import pytest
 
+from cdrtui.errors import AuthError, ConfigError, ProviderError, RateLimited
 from cdrtui.model import CallFilter, Direction, Status
-from cdrtui.providers.errors import AuthError, ConfigError, ProviderError, RateLimited
 from cdrtui.providers.http import Kind, RetryPolicy
 from cdrtui.providers.voximplant import ServiceAccountAuth, Voximplant, build_details, parse_session, read_envelope
 from cdrtui.providers.voximplant_window import INTERPOLATION_STEPS, Probe, WindowIndex, locate

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from harness import COLLECTED, PROVIDERS, connect, loaded, run_cli, running, screenshot, svg_text, tui_app
 
+from cdrtui.errors import AuthError
 from cdrtui.model import CallFilter
-from cdrtui.providers.errors import AuthError
 from cdrtui.simulators.core import Knobs
 from cdrtui.simulators.registry import simulator_class
 

@@ -15,9 +15,9 @@ import pytest
 from harness import COLLECTED, connect, running
 
 from cdrtui.downloads import DownloadError, download_recording
+from cdrtui.errors import CdrError
 from cdrtui.model import CallFilter
 from cdrtui.providers.base import Recording
-from cdrtui.providers.errors import CdrError
 from cdrtui.simulators.core import Knobs, SimResponse
 
 WITH_RECORDINGS = ("2chat", "voximplant", "portsip", "voipstudio")

@@ -12,10 +12,10 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from ...errors import AuthError
 from ...merged import MergedSource
 from ...model import Call, CallFilter
 from ...paging import PagedSource
-from ...providers.errors import AuthError
 from ...text import sanitize
 from ..sessions import ALL, Session, view_source
 from ..widgets.call_table import CallTable

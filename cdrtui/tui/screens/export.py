@@ -21,10 +21,10 @@ from textual.widgets import Button, Input, Label, ProgressBar, RadioButton, Radi
 from textual.worker import Worker
 
 from ...config import downloads_dir
+from ...errors import CdrError
 from ...export import make_writer, merge_newest_first, tie_sorted, write_stream
 from ...model import CallFilter
 from ...paging import PagedSource
-from ...providers.errors import CdrError
 from ...text import sanitize
 from ..sessions import Session
 

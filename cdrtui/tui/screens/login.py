@@ -18,6 +18,7 @@ from textual.widgets import Button, Checkbox, Collapsible, Footer, Input, Label,
 
 from ...config import Config, Profile, config_path, secrets_path
 from ...connect import build_provider, spec_of
+from ...errors import ConfigError
 from ...login_cli import (
     LoginValues,
     complete_credentials,
@@ -32,7 +33,6 @@ from ...login_cli import (
     validate,
 )
 from ...providers.base import CredentialField, Provider
-from ...providers.errors import ConfigError
 from ...secrets import NoKeyring, keyring_status
 from ...text import sanitize
 from ..sessions import Session

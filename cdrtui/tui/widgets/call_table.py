@@ -23,9 +23,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ...errors import CdrError
 from ...export import fmt_cost, fmt_duration
 from ...model import Call, Direction, Status
-from ...providers.errors import CdrError
 from ...text import sanitize
 
 
