@@ -119,6 +119,9 @@ class CallDetails:
     recordings: list[Recording] = field(default_factory=list)
     trace: str | None = None  # VoIPstudio `.trace`
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. 2Chat's agent
+    # Sections that could not be loaded, with a one-line message each ("recordings", "trace",
+    # "legs", "costs", "record"): one failed sub-request must not blank the others.
+    section_errors: dict[str, str] = field(default_factory=dict)
 
 
 class Provider(abc.ABC):
