@@ -58,6 +58,7 @@ class MergedSource:
             error=self.error or next((p.error for p in parts if p.error), None),
             requests=sum(p.requests for p in parts),
             at_least=at_least,
+            notices=tuple(text for p in parts for text in p.notices),
         )
 
     # -- random access ----------------------------------------------------------------------------

@@ -70,6 +70,7 @@ class SourceStatus:
     requests: int = 0
     server_total: int | None = None  # what the provider said its listing holds
     at_least: int | None = None  # a floor under an unknown total (the merged view)
+    notices: tuple[str, ...] = ()  # what the providers said about themselves (Provider.notice)
 
 
 @dataclass(slots=True)
@@ -150,6 +151,7 @@ class PagedSource:
             error=self.error,
             requests=self.provider.state.requests,
             server_total=self.server_total,
+            notices=tuple(f"{self.provider.id}: {text}" for text in self.provider.notices),
         )
 
     # -- server pages -----------------------------------------------------------------------------

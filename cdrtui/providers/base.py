@@ -146,6 +146,15 @@ class Provider(abc.ABC):
         self.policy = policy or (replace(self.spec.retry) if self.spec.retry else RetryPolicy())
         self.state = state or TransportState()
         self._http: HttpClient | None = None
+        # What the client learned about this account that the user should know ("sort by calldate
+        # refused: order is approximate", "using /api/user/cdrs"): the status line and the CLI show them.
+        self.notices: list[str] = []
+
+    def notice(self, text: str) -> None:
+        """Say something once (the status line and `calls`' stderr show it)."""
+        if text not in self.notices:
+            self.notices.append(text)
+            self.state.changed()
 
     @property
     def id(self) -> str:
