@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TextIO
 
+from .display import fmt_cost, fmt_duration, rec_mark, status_label
 from .model import CALL_KEYS, Call, rfc3339
 from .text import csv_cell, sanitize
 
@@ -130,32 +131,17 @@ class CsvWriter:
         self.out.flush()
 
 
-def fmt_duration(seconds: int | None) -> str:
-    if seconds is None:
-        return ""
-    hours, rest = divmod(max(0, seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def fmt_cost(cost: float | None, currency: str | None) -> str:
-    if cost is None:
-        return ""
-    text = f"{cost:.4f}".rstrip("0").rstrip(".") if cost else "0"
-    return f"{text} {sanitize(currency, 8)}".strip()
-
-
 # (header, width, getter); width None = the rest of the line.
 TABLE_COLUMNS: Sequence[tuple[str, int | None, Callable[[Call], str]]] = (
     ("STARTED (UTC)", 20, lambda c: c.started_at.strftime("%Y-%m-%d %H:%M:%S") if c.started_at else "?"),
     ("DIR", 8, lambda c: c.direction.value),
     ("FROM", 18, lambda c: c.from_ or ""),
     ("TO", 18, lambda c: c.to or ""),
-    ("STATUS", 11, lambda c: c.status.value),
+    ("STATUS", 11, lambda c: status_label(c.status)),
     ("DUR", 8, lambda c: fmt_duration(c.duration_s)),
-    ("COST", 13, lambda c: fmt_cost(c.cost, c.currency)),
+    ("COST", 14, lambda c: fmt_cost(c.cost, c.currency)),
     ("PROVIDER", 10, lambda c: c.provider),
-    ("REC", 3, lambda c: "●" if c.recording_urls else ""),
+    ("REC", 3, rec_mark),
     ("ID", None, lambda c: c.id),
 )
 

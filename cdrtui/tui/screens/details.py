@@ -23,9 +23,9 @@ from textual.widgets import Footer, ProgressBar, Static
 
 from ... import players
 from ...config import downloads_dir
+from ...display import fmt_cost, fmt_duration
 from ...downloads import Downloaded, download_recording, safe_file_name
 from ...errors import AuthError, CdrError
-from ...export import fmt_cost, fmt_duration
 from ...model import Call
 from ...providers.base import CallDetails, CostLine, Leg, Recording
 from ...text import sanitize, sanitize_block

@@ -23,8 +23,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ...display import fmt_cost, fmt_duration
 from ...errors import CdrError
-from ...export import fmt_cost, fmt_duration
 from ...model import Call, Direction, Status
 from ...text import sanitize
 
