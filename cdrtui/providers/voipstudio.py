@@ -1,8 +1,10 @@
 """VoIPstudio: `GET /cdrs` with `X-Auth-Token` (or Basic user_id:token), JSON `filter`, 1-based pages.
 
 Spec: shared/providers/voipstudio.md. The filter language is AND-only with no `in`/`ne`, so dates
-and the minimum duration run at the provider; direction (USER_LOCAL vs type), status and number
-(src OR dst) run locally. Recordings are `/monitors` rows sharing the CDR's `live_id`.
+run at the provider; direction (USER_LOCAL vs type), status and number (src OR dst) run locally.
+The minimum duration is talk time (`billsec`) since contract v2: the provider gets `duration gte`
+(its total, ringing included, so a superset) and paging.py finishes the filter locally.
+Recordings are `/monitors` rows sharing the CDR's `live_id`.
 """
 
 from __future__ import annotations
@@ -26,8 +28,12 @@ MAX_LIMIT = 5000  # the largest page official code asks for (spec §5)
 TOKEN_HELP = "an API token from VoIPstudio → Settings → API tokens"
 USER_HELP = "the numeric user id the token belongs to; only needed for HTTP Basic auth"
 DIRECTIONS = {"I": Direction.INBOUND, "M": Direction.INBOUND, "O": Direction.OUTBOUND}
+# Every documented disposition (seed: "INITIAL, RINGING, CONNECTED, ON_HOLD or VM (Voicemail)")
+# decides on purpose (design.md §2.2): VM (voicemail took the call) is missed unless billsec > 0.
 ANSWERED = frozenset({"CONNECTED", "ON_HOLD"})
 MISSED = frozenset({"VM", "RINGING", "INITIAL"})
+_CLID = re.compile(r'^\s*"([^"]*)"\s*<[^>]*>\s*$')  # `"Name" <number>`
+_PHONE_ONLY = re.compile(r"[\d\s+().-]*")
 _COMBINED = re.compile(r"^(\d+):(\S+)$")  # "user_id:token", as the official queue-api stores it
 
 
@@ -75,7 +81,7 @@ class VoIPstudio(Provider):
             CredentialField("user_id", "User id", env="CDRTUI_VOIPSTUDIO_USER_ID", required=False, help=USER_HELP),
         ),
         default_base_url="https://l7api.com/v1.2/voipstudio",
-        server_filters=frozenset({"since", "until", "min_duration"}),
+        server_filters=frozenset({"since", "until"}),  # min_duration: only a superset (see conditions)
         max_page_size=MAX_LIMIT,
         max_concurrency=4,  # the official CLI's download concurrency; no documented rate limit
     )
@@ -137,13 +143,15 @@ class VoIPstudio(Provider):
         return ApiError(text or f"HTTP {status}", code=code)
 
     def conditions(self, flt: CallFilter) -> list[dict[str, Any]]:
-        """The `filter` array for the filters `server_side(flt)` names (dates compared in UTC)."""
+        """The `filter` array: the dates `server_side(flt)` names (compared in UTC), plus
+        `duration gte` for a minimum talk time: talk (billsec) <= total (duration), so the server
+        drops only calls that can't match and paging.py's local filter finishes the job."""
         server, conds = self.server_side(flt), []
         if "since" in server and flt.since is not None:
             conds.append(_condition("calldate", "gte", _utc_text(flt.since)))
         if "until" in server and flt.until is not None:
             conds.append(_condition("calldate", "lt", _utc_text(flt.until)))
-        if "min_duration" in server and flt.min_duration:
+        if flt.min_duration:
             conds.append(_condition("duration", "gte", flt.min_duration))
         return conds
 
@@ -187,24 +195,17 @@ class VoIPstudio(Provider):
         started = f.start("calldate")
         duration = _seconds(f, "duration")
         billsec = _seconds(f, "billsec")
-        ended = answered = None
-        if started is not None and duration is not None:
-            ended = _plus(f, "duration", started, duration)
-            if ended is not None and billsec:
-                answered = _plus(f, "billsec", ended, -billsec)
         kind = (f.text("type") or "").upper()
         context = (f.text("context") or "").upper()
         disposition = f.text("disposition")
         cause = f.text("t_cause")
-        state = (disposition or "").upper()
-        if billsec or state in ANSWERED:
-            status = Status.ANSWERED
-        elif cause and "busy" in cause.lower():
-            status = Status.BUSY
-        elif kind == "M" or state in MISSED:
-            status = Status.MISSED
-        else:
-            status = Status.UNKNOWN
+        status = _status(kind, (disposition or "").upper(), cause, billsec)
+        ended = answered = None
+        if started is not None and duration is not None:
+            ended = _plus(f, "duration", started, duration)
+            # Answered with 0 billable seconds (CONNECTED, billsec 0): answered as it ended.
+            if ended is not None and billsec is not None and (billsec > 0 or status is Status.ANSWERED):
+                answered = _plus(f, "billsec", ended, -billsec)
         cost = f.number("charge")
         return Call(
             provider=self.id,
@@ -216,12 +217,14 @@ class VoIPstudio(Provider):
             status=status,
             from_=f.text("src"),
             to=f.text("dst"),
-            duration_s=duration or 0,
+            duration_s=billsec or 0,  # talk time: `duration` includes ringing (contract v2)
             billable_s=billsec,
             cost=cost,
-            currency=self.currency,
+            currency=self.currency,  # the CDR has no currency (spec §4.4): only a profile's
             end_reason=cause,
             provider_status=disposition,
+            from_name=f.text("src_name") or _clid_name(f.text("clid")),
+            to_name=f.text("dst_name"),
             raw=kept(raw),
             warnings=tuple(f.warnings),
         )
@@ -304,6 +307,25 @@ class VoIPstudio(Provider):
             note += f" = {rate * (billsec or 0) / 60:.4f} (the provider charged a different amount)"
         lines.append(CostLine("charge", charge, note))
         return lines
+
+
+def _status(kind: str, disposition: str, cause: str | None, billsec: int | None) -> Status:
+    """design.md §2.2: talk or CONNECTED/ON_HOLD → answered; a busy t_cause → busy; type M or
+    VM/RINGING/INITIAL → missed (t_cause "No user responding" comes with those); else unknown."""
+    if billsec or disposition in ANSWERED:
+        return Status.ANSWERED
+    if cause and "busy" in cause.lower():
+        return Status.BUSY
+    if kind == "M" or disposition in MISSED:
+        return Status.MISSED
+    return Status.UNKNOWN
+
+
+def _clid_name(clid: str | None) -> str | None:
+    """The name of a `"Name" <number>` caller id, unless the "name" is only a number."""
+    match = _CLID.match(clid or "")
+    name = match.group(1).strip() if match else ""
+    return name if name and not _PHONE_ONLY.fullmatch(name) else None
 
 
 def _believable(total: int, offset: int, rows: int, size: int) -> bool:

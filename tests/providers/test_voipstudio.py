@@ -310,17 +310,19 @@ async def test_arrivals_do_not_shift_a_pinned_listing() -> None:
 # --- filters ---------------------------------------------------------------------------------------
 
 
-async def test_dates_and_min_duration_run_at_the_provider() -> None:
+async def test_dates_run_at_the_provider_and_min_duration_is_a_superset_there() -> None:
     sim = make_sim(calls=300, gap_s=7)
     async with client(sim) as provider:
         everything = await listing(provider, snapshot(), 5000)
         since = everything[200].started_at + timedelta(microseconds=500_000)  # type: ignore[operator]
         until = everything[20].started_at
         flt = CallFilter(since=since, until=until, min_duration=60)
-        got = await listing(provider, flt, 25)
+        assert provider.server_side(flt) == frozenset({"since", "until"})  # talk time is finished locally
+        got = [c for c in await listing(provider, flt, 25) if flt.matches(c, frozenset({"min_duration"}))]
     expected = [c.id for c in everything if since <= c.started_at < until and c.duration_s >= 60]  # type: ignore[operator]
     assert [c.id for c in got] == expected and expected
-    assert VoIPstudio.spec.server_filters == frozenset({"since", "until", "min_duration"})
+    # The server's `duration` counts ringing too: it kept calls with less than 60 s of talk.
+    assert all(c.duration_s == int(c.raw["billsec"]) for c in everything)
     sent = filter_param(sim.cdr_requests()[-1])
     assert sent == [
         {
@@ -410,13 +412,16 @@ async def test_the_seed_example_record_normalises_exactly() -> None:
         "status": "answered",
         "from": "32179243705",
         "to": "44203846719",
-        "duration_s": 9887,
+        "duration_s": 5052,
+        "total_s": 9887,
         "billable_s": 5052,
         "cost": 2.33,
         "currency": None,
         "recording_urls": [],
         "end_reason": "value",
         "provider_status": "0",
+        "from_name": "value",
+        "to_name": "value",
     }
     assert call.raw == SEED_RECORD and call.warnings == ()
 
@@ -436,6 +441,21 @@ RULES: list[tuple[dict[str, Any], Direction, Status]] = [
     ({"type": "O", "disposition": "", "t_cause": "Normal Clearing"}, Direction.OUTBOUND, Status.UNKNOWN),
     ({"type": 3, "disposition": 0, "billsec": "0"}, Direction.UNKNOWN, Status.UNKNOWN),
 ]
+# Every value the seed names (disposition: INITIAL, RINGING, CONNECTED, ON_HOLD, VM; t_cause: Normal
+# Clearing, User busy, No user responding) with and without talk → its status, on purpose.
+DOCUMENTED: list[tuple[str, str, int, Status]] = [
+    ("INITIAL", "Normal Clearing", 0, Status.MISSED),
+    ("RINGING", "No user responding", 0, Status.MISSED),
+    ("RINGING", "User busy", 0, Status.BUSY),
+    ("RINGING", "Normal Clearing", 0, Status.MISSED),
+    ("CONNECTED", "Normal Clearing", 42, Status.ANSWERED),
+    ("CONNECTED", "Normal Clearing", 0, Status.ANSWERED),  # connected, no billable second
+    ("ON_HOLD", "Normal Clearing", 42, Status.ANSWERED),
+    ("VM", "Normal Clearing", 0, Status.MISSED),  # voicemail took it: missed (design.md §2.2)
+    ("VM", "No user responding", 0, Status.MISSED),
+    ("VM", "Normal Clearing", 42, Status.ANSWERED),  # billsec > 0 decides first
+    ("INITIAL", "User busy", 0, Status.BUSY),
+]
 
 
 @pytest.mark.parametrize(("fields", "direction", "status"), RULES)
@@ -447,7 +467,23 @@ async def test_direction_and_status_rules(fields: dict[str, Any], direction: Dir
     assert (call.direction, call.status) == (direction, status)
     assert call.currency == "EUR"
     billsec = int(fields.get("billsec") or 0)
-    assert call.answered_at == (call.ended_at - timedelta(seconds=billsec) if billsec else None)  # type: ignore[operator]
+    assert call.duration_s == billsec and call.total_s == 30
+    answered = billsec > 0 or (status is Status.ANSWERED and "billsec" in fields)
+    assert call.answered_at == (call.ended_at - timedelta(seconds=billsec) if answered else None)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(("disposition", "cause", "billsec", "status"), DOCUMENTED)
+@pytest.mark.parametrize("kind", ["I", "O", "M"])
+def test_every_documented_value_maps_on_purpose(
+    disposition: str, cause: str, billsec: int, status: Status, kind: str
+) -> None:
+    record = {"id": 9, "calldate": "2026-01-02 03:04:05", "duration": billsec + 12, "billsec": billsec}
+    record |= {"type": kind, "disposition": disposition, "t_cause": cause}
+    call = VoIPstudio({"token": "t" * 40}).parse(record)
+    expected = Status.MISSED if kind == "M" and status is Status.UNKNOWN else status
+    assert (call.status, call.provider_status, call.end_reason) == (expected, disposition, cause)
+    assert (call.status is Status.ANSWERED) == (call.answered_at is not None)
+    assert call.duration_s == billsec and call.total_s == billsec + 12
 
 
 async def test_malformed_records_do_not_break_a_page() -> None:
