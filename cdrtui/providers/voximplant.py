@@ -233,13 +233,12 @@ class Voximplant(Provider):
         return ", ".join(parts)
 
     async def _currency(self) -> str | None:
-        if self.currency:
-            return self.currency
+        """The account's currency (GetAccountInfo); the profile's fills in when the account won't say."""
         try:
             info = await self._info()
         except AuthError:
-            return None  # a key without the role for it; the listing itself says if the key is bad
-        return Fields(info).text("currency")
+            return self.currency  # a key without the role for it; the listing itself says if the key is bad
+        return Fields(info).text("currency") or self.currency
 
     # -- requests --------------------------------------------------------------------------------
 
@@ -506,6 +505,14 @@ def _status(f: Fields, active: bool | None, legs: list[Mapping[str, Any]]) -> St
     return Status.FAILED
 
 
+def _talk(f: Fields, answered: Mapping[str, Any] | None) -> int:
+    """Talk seconds: the first successful leg's `duration` (contract v2), 0 when none answered."""
+    if answered is None:
+        return 0
+    seconds = f.integer("duration", answered)
+    return 0 if seconds is None else seconds  # a negative one stays, for model.flag_impossible to mark
+
+
 def _sum_costs(f: Fields, *groups: list[Mapping[str, Any]]) -> float | None:
     total: Decimal | None = None
     for items in groups:
@@ -536,7 +543,10 @@ def parse_session(raw: Any, tz: tzinfo, currency: str | None) -> Call:
     from_, to = _ends(f, first) if first is not None else (None, None)
     answered = next((leg for leg in legs if f.flag("successful", leg)), None)
     unsuccessful = next((leg for leg in legs if not f.flag("successful", leg)), None)
-    failed_code = _end(f, unsuccessful)[0] if unsuccessful is not None else None
+    # The raw value behind the status: an answered call's is its successful leg's end code (a
+    # 487 on an earlier leg did not decide it); otherwise the first unsuccessful leg's (§2.1).
+    deciding = answered if answered is not None else unsuccessful
+    code = _end(f, deciding)[0] if deciding is not None and not active else None
     end_reason = _end(f, first)[1] if first is not None else None
     urls: list[str] = []
     for item in [*records, *legs]:
@@ -559,13 +569,13 @@ def parse_session(raw: Any, tz: tzinfo, currency: str | None) -> Call:
         status=_status(f, active, legs),
         from_=from_,
         to=to,
-        duration_s=duration or 0,
+        duration_s=_talk(f, answered) if not active else 0,
         billable_s=None,
         cost=_sum_costs(f, legs, usage, records),
         currency=currency,
         recording_urls=tuple(urls),
         end_reason=end_reason or f.text("finish_reason"),
-        provider_status=None if failed_code is None else str(failed_code),
+        provider_status=None if code is None else str(code),
         raw=kept(raw),
         warnings=tuple(f.warnings),
     )

@@ -208,8 +208,15 @@ async def test_currency_comes_from_account_info_once_or_from_the_profile() -> No
             assert sim.methods["GetAccountInfo"] == 2  # a connection test always asks
         async with client(sim, url, currency="RUR") as vox:
             page = await vox.fetch_page(now_filter(), 0, 10)
-            assert {c.currency for c in page.calls} == {"RUR"}
-        assert sim.methods["GetAccountInfo"] == 2
+            assert {c.currency for c in page.calls} == {"EUR"}  # the account says: the profile only fills in
+        assert sim.methods["GetAccountInfo"] == 3
+
+
+async def test_a_profile_currency_fills_in_when_the_account_will_not_say() -> None:
+    with served(calls=5, forbidden={"GetAccountInfo"}) as (sim, url):
+        async with client(sim, url, currency="RUR") as vox:
+            page = await vox.fetch_page(now_filter(), 0, 5)
+        assert {c.currency for c in page.calls} == {"RUR"} and any(c.cost for c in page.calls)
 
 
 # --- transport and errors ---------------------------------------------------------------------
@@ -543,6 +550,7 @@ SEED_EXPECTED = {
     "from": "42027877410",
     "to": "420214575",
     "duration_s": 6,
+    "total_s": 6,
     "billable_s": None,
     "cost": 0.701288,
     "currency": "USD",
@@ -551,7 +559,9 @@ SEED_EXPECTED = {
         "https://storage-gw-ru-02.voximplant.com/voximplant-records-secure/2024/05/29/very-beautiful-record.mp3?record_id=4124252234",
     ],
     "end_reason": "Normal call clearing",
-    "provider_status": None,
+    "provider_status": "200",
+    "from_name": None,
+    "to_name": None,
 }
 
 
@@ -600,12 +610,82 @@ async def test_the_seed_example_details() -> None:
     assert details.extra["log_file_url"].startswith("https://storage-gw-ru-02.voximplant.com/voximplant-logs-secure/")
 
 
+def _leg(ok: bool, code: int | None = None, duration: int | None = None, **extra: Any) -> dict[str, Any]:
+    leg: dict[str, Any] = {"successful": ok, **extra}
+    if code is not None:
+        leg["end_reason"] = {"code": code, "details": "x"}
+    if duration is not None:
+        leg["duration"] = duration
+    return leg
+
+
+# Every outcome the docs and the spec name (§4.2 end_reason codes, §4.1 finish_reason, §4.4
+# transcription_status) → the status it maps to ON PURPOSE (design.md §2.2), and the raw value that
+# decided it: an answered call's is its successful leg's code, else the first unsuccessful leg's.
+STATUS_TABLE = [
+    # (legs, session extras, status, provider_status, duration_s)
+    ([_leg(True, 200, 6)], {}, "answered", "200", 6),
+    ([_leg(False, 487, 0), _leg(True, 200, 40)], {}, "answered", "200", 40),  # issue 9: not "487"
+    ([_leg(True, 200, 30), _leg(False, 486, 0)], {}, "answered", "200", 30),  # a failed transfer after talk
+    ([_leg(True, None, 9)], {}, "answered", None, 9),  # answered, no end code sent
+    ([_leg(False, 486, 0)], {}, "busy", "486", 0),
+    ([_leg(False, 600, 0)], {}, "busy", "600", 0),
+    ([_leg(False, 603, 0), _leg(False, 600, 0)], {}, "busy", "603", 0),  # busy wins; the first unsuccessful code
+    ([_leg(False, 408, 0)], {}, "missed", "408", 0),
+    ([_leg(False, 480, 0)], {}, "missed", "480", 0),
+    ([_leg(False, 487, 0)], {}, "missed", "487", 0),
+    ([_leg(False, 603, 0)], {}, "missed", "603", 0),
+    ([_leg(False, 404, 0)], {}, "failed", "404", 0),
+    ([_leg(False, 500, 0)], {}, "failed", "500", 0),
+    ([_leg(False, 503, 0)], {}, "failed", "503", 0),
+    ([_leg(False)], {}, "failed", None, 0),
+    ([], {}, "unknown", None, 0),
+    ([], {"finish_reason": "Insufficient funds"}, "unknown", None, 0),  # no legs: nothing says who answered
+    ([_leg(True)], {"active": True}, "in_progress", None, 0),
+    ([_leg(True, 200, 12)], {"finish_reason": "Normal termination"}, "answered", "200", 12),
+    ([_leg(True, 200, 12)], {"finish_reason": "Insufficient funds"}, "answered", "200", 12),
+    ([_leg(True, 200, 12)], {"finish_reason": "Internal error (billing timeout)"}, "answered", "200", 12),
+    ([_leg(True, 200, 12)], {"finish_reason": "Terminated administratively"}, "answered", "200", 12),
+    ([_leg(True, 200, 12)], {"finish_reason": "JS session error"}, "answered", "200", 12),
+    ([_leg(False, 408, 0)], {"finish_reason": "Timeout"}, "missed", "408", 0),
+    # A transcript problem does not undo an answered call.
+    ([_leg(True, 200, 12)], {"records": [{"transcription_status": "In progress"}]}, "answered", "200", 12),
+    ([_leg(True, 200, 12)], {"records": [{"transcription_status": "Not required"}]}, "answered", "200", 12),
+    ([_leg(True, 200, 12)], {"records": [{"transcription_status": "Complete"}]}, "answered", "200", 12),
+]
+
+
+@pytest.mark.parametrize(("legs", "extra", "status", "provider_status", "talk"), STATUS_TABLE)
+def test_every_documented_outcome_maps_on_purpose(
+    legs: list[dict[str, Any]], extra: dict[str, Any], status: str, provider_status: str | None, talk: int
+) -> None:
+    raw: dict[str, Any] = {"call_session_history_id": 1, "start_date": "2026-01-01 00:00:00", "duration": 60}
+    raw.update(calls=legs, **extra)
+    call = parse_session(raw, UTC, None)
+    assert (call.status.value, call.provider_status, call.duration_s) == (status, provider_status, talk)
+
+
+def test_talk_time_is_the_answered_legs_and_total_time_the_sessions() -> None:
+    raw = {
+        "call_session_history_id": 9,
+        "start_date": "2026-01-01 00:00:00",
+        "duration": 75,  # ringing, IVR and talk: the whole session
+        "calls": [
+            {"start_time": "2026-01-01 00:00:02", "successful": False, "duration": 0, "end_reason": {"code": 487}},
+            {"start_time": "2026-01-01 00:00:20", "successful": True, "duration": 50, "cost": 0.1},
+        ],
+    }
+    call = parse_session(raw, UTC, "USD").to_dict()
+    assert (call["duration_s"], call["total_s"], call["answered_at"]) == (50, 75, "2026-01-01T00:00:20Z")
+    assert (call["status"], call["provider_status"]) == ("answered", None)
+
+
 @pytest.mark.parametrize(
     ("legs", "active", "status", "provider_status"),
     [
         ([], None, "unknown", None),
         ([{"successful": True}], True, "in_progress", None),
-        ([{"successful": False, "end_reason": {"code": 487}}, {"successful": True}], None, "answered", "487"),
+        ([{"successful": False, "end_reason": {"code": 487}}, {"successful": True}], None, "answered", None),
         ([{"successful": False, "end_reason": {"code": 486, "details": "Busy Here"}}], None, "busy", "486"),
         (
             [{"successful": False, "end_reason": {"code": 603}}, {"successful": False, "end_reason": {"code": 600}}],
