@@ -8,6 +8,7 @@ filtered at the provider; everything else (dates included) runs locally in pagin
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, ClassVar
 
 from ..errors import AuthError, BadResponse, ConfigError, ProviderError
@@ -20,7 +21,8 @@ CALL_LOGS = PLATFORM + "call-logs/"  # the trailing slash matters (Django)
 ORGANIZATIONS = PLATFORM + "organizations/"
 INVALID_PAGE = "invalid_page"  # ApiError.code of DRF's "Invalid page." (past the last page)
 
-# design.md §2.2, compared case-insensitively.
+# design.md §2.2, compared case-insensitively: every spelling the docs, the spec (§5, §11) and the
+# backend's stored data use. `start_time` (the documented answer time) outranks the word: see _status.
 STATUS_MAP: dict[str, Status] = {
     "completed": Status.ANSWERED,
     "success": Status.ANSWERED,
@@ -33,6 +35,9 @@ STATUS_MAP: dict[str, Status] = {
     "failed": Status.FAILED,
     "failure": Status.FAILED,
     "rejected": Status.FAILED,
+    # Stored by the agent pipeline when the call connected but no transcript came out (issue 9):
+    # a transcript problem, not a call outcome. Answered when start_time says so, else unknown.
+    "no transcript": Status.UNKNOWN,
 }
 DIRECTION_MAP = {"inbound": Direction.INBOUND, "outbound": Direction.OUTBOUND}
 TOKEN_HELP = "Unpod dashboard → Hub → API Keys → Generate New API Key"
@@ -40,6 +45,7 @@ HANDLE_HELP = "the organisation's domain_handle (Studio → Settings → Copy Or
 NO_DETAIL = (
     "Unpod's call-logs API has no per-call detail, recordings or costs: this is the record as the listing returned it."
 )
+NO_RECORDINGS = "not available from this API (Unpod's call logs carry no recordings)"
 
 
 def _header_safe(value: str) -> bool:
@@ -94,6 +100,7 @@ class Unpod(Provider):
         server_filters=frozenset({"direction"}),
         max_page_size=100,
         max_concurrency=4,
+        recordings_in_listing=False,  # no recording field or endpoint on call logs (spec §9)
     )
 
     def __init__(self, credentials: Mapping[str, str], **kwargs: Any) -> None:
@@ -202,23 +209,63 @@ class Unpod(Provider):
                 record_id = stable_id(type(raw).__name__, repr(raw)[:1000])
         call_status = f.text("call_status")
         call_type = f.text("call_type")
+        answered_at = f.time("start_time")
+        status = _status(call_status, answered_at)
+        talk = f.integer("call_duration")
+        ended_at = f.time("end_time")
+        if talk is None and answered_at is not None and ended_at is not None:  # backend: end − start
+            talk = int(ended_at.timestamp()) - int(answered_at.timestamp())
+        from_name, to_name = _agent_names(f, call_type)
         return Call(
             provider=self.id,
             id=record_id,
             started_at=f.start("creation_time"),
-            answered_at=f.time("start_time"),
-            ended_at=f.time("end_time"),
+            answered_at=answered_at,
+            ended_at=ended_at,
             direction=DIRECTION_MAP.get(call_type.lower(), Direction.UNKNOWN) if call_type else Direction.UNKNOWN,
-            status=STATUS_MAP.get(call_status.lower(), Status.UNKNOWN) if call_status else Status.UNKNOWN,
+            status=status,
             from_=f.text("source_number"),
             to=f.text("destination_number"),
-            duration_s=f.integer("call_duration") or 0,
+            # Talk time (contract v2): a call that was never answered talked for 0 s whatever it says.
+            duration_s=(talk or 0) if status is Status.ANSWERED else 0,
+            currency=self.currency,  # Unpod gives no cost; a profile currency is all there is
             end_reason=f.text("end_reason"),
             provider_status=call_status,
+            from_name=from_name,
+            to_name=to_name,
+            recordings_known=False,
             raw=kept(raw),
             warnings=tuple(f.warnings),
         )
 
     async def details(self, call: Call) -> CallDetails:
         """No request: the listing record is all Unpod has for a call."""
-        return CallDetails(call=call, raw=call.raw, extra={"note": NO_DETAIL})
+        return CallDetails(
+            call=call, raw=call.raw, extra={"note": NO_DETAIL}, section_errors={"recordings": NO_RECORDINGS}
+        )
+
+
+def _status(call_status: str | None, answered_at: datetime | None) -> Status:
+    """design.md §2.2 for Unpod, extended by the one fact the record states outright: `start_time`
+    is "when the call was answered (null if missed)", so a call that has one was answered whatever
+    its status word says ("No Transcript", "FAILURE" after the agent crashed mid-call, a new word)."""
+    if answered_at is not None:
+        return Status.ANSWERED
+    if call_status is None:
+        return Status.UNKNOWN
+    return STATUS_MAP.get(call_status.lower(), Status.UNKNOWN)
+
+
+def _agent_names(f: Fields, call_type: str | None) -> tuple[str | None, str | None]:
+    """The AI agent's name (backend serializer's `agent: {id, name}`) on the agent's side of the call:
+    the caller of an outbound call, the callee of an inbound one. Nothing else in a record names a party."""
+    agent = f.get("agent")
+    if not isinstance(agent, Mapping):
+        return None, None
+    name = f.text("name", agent)
+    kind = (call_type or "").lower()
+    if kind == "outbound":
+        return name, None
+    if kind == "inbound":
+        return None, name
+    return None, None

@@ -47,12 +47,15 @@ SEED_EXPECTED: dict[str, Any] = {
     "from": "+911234567890",
     "to": "+919876543210",
     "duration_s": 207,
+    "total_s": 252,  # 05:57:00 → 06:01:12, ringing included
     "billable_s": None,
     "cost": None,
     "currency": None,
     "recording_urls": [],
     "end_reason": "caller_hangup",
     "provider_status": "completed",
+    "from_name": None,
+    "to_name": None,
 }
 
 
@@ -376,33 +379,74 @@ async def test_seed_record_normalised() -> None:
     assert (page.rows, page.total, page.last) == (1, 1, True)
     call = page.calls[0]
     assert call.to_dict() == SEED_EXPECTED
+    assert list(call.to_dict()) == list(SEED_EXPECTED)
+    assert call.recordings_known is False and call.has_recording is None
     assert SEED_EXPECTED["id"] == stable_id("2026-02-07T05:57:00Z", "+911234567890", "+919876543210")
     assert call.raw == SEED_RECORD and call.warnings == ()
 
 
+# Every call_status spelling the seed (prose and OpenAPI enum), the spec (§5 backend data, §11) and
+# design.md §2.2 mention, as stored without an answer time (start_time null, as for missed calls).
 STATUS_CASES = [
     ("completed", "answered"),
     ("success", "answered"),
     ("ANSWERED", "answered"),
+    ("answered", "answered"),
     ("missed", "missed"),
     ("no-answer", "missed"),
+    ("no_answer", "missed"),
     ("NO_ANSWER", "missed"),
     ("notConnected", "missed"),
     ("busy", "busy"),
     ("failed", "failed"),
+    ("FAILED", "failed"),
     ("FAILURE", "failed"),
     ("REJECTED", "failed"),
-    ("No Transcript", "unknown"),
+    ("No Transcript", "unknown"),  # a transcript problem says nothing of the call without start_time
+    ("queued", "unknown"),  # a word no document mentions
     (None, "unknown"),
 ]
 
 
+async def test_every_documented_status_maps_on_purpose() -> None:
+    """The table of design.md §2.2 (extended): the word decides only when start_time is null; a
+    start_time (the documented answer time) means answered whatever the word (issue 9: "No Transcript"
+    with 65 s of talk came out unknown)."""
+    base = {"source_number": "+911234567890", "destination_number": "+919876543210", "call_type": "outbound"}
+    rows: list[dict[str, Any]] = []
+    for n, (word, _) in enumerate(STATUS_CASES):
+        created, answered, ended = (f"2026-02-07T05:{59 - n:02d}:{s:02d}Z" for s in (0, 10, 15))
+        rows.append(
+            {
+                **base,
+                "id": 200 - 2 * n,
+                "call_status": word,
+                "creation_time": created,
+                "call_duration": 12,
+                "start_time": None,
+                "end_time": None,
+            }
+        )
+        rows.append({**base, "id": 199 - 2 * n, "call_status": word, "creation_time": created, "call_duration": 5,
+                     "start_time": answered, "end_time": ended})  # fmt: skip
+    sim = UnpodSim(records=rows)
+    async with serve(sim) as client:
+        calls = (await client.fetch_page(CallFilter(), 0, 100)).calls
+    # Talk time is 0 for a call nobody answered, whatever call_duration says (contract v2); an
+    # answered word without start_time keeps its call_duration (design.md §2.2 trusts the word).
+    unanswered = [(c.provider_status, c.status.value, c.duration_s) for c in calls[0::2]]
+    assert unanswered == [(word, status, 12 if status == "answered" else 0) for word, status in STATUS_CASES]
+    answered = [(c.provider_status, c.status.value, c.duration_s, c.total_s) for c in calls[1::2]]
+    assert answered == [(word, "answered", 5, 15) for word, _ in STATUS_CASES]
+
+
 async def test_representation_variants() -> None:
     base = {"creation_time": "2026-02-07T05:57:00.999Z", "source_number": "911234567890"}
+    talked = {**base, "start_time": "2026-02-07T05:57:09Z"}
     rows: list[Any] = [
-        {**base, "id": 42, "call_duration": 207.9, "call_type": "INBOUND"},
-        {**base, "id": "call_abc123def456", "call_duration": "0:05:25", "call_type": "both"},
-        {**base, "id": 7, "call_duration": "1:00:01", "call_type": None, "end_reason": "  "},
+        {**talked, "id": 42, "call_duration": 207.9, "call_type": "INBOUND"},
+        {**talked, "id": "call_abc123def456", "call_duration": "0:05:25", "call_type": "both"},
+        {**talked, "id": 7, "call_duration": "1:00:01", "call_type": None, "end_reason": "  "},
     ]
     rows += [{**base, "id": 100 + n, "call_status": s} for n, (s, _) in enumerate(STATUS_CASES)]
     sim = UnpodSim(records=rows)
@@ -417,6 +461,7 @@ async def test_representation_variants() -> None:
     assert calls[0].to_dict()["started_at"] == "2026-02-07T05:57:00Z"
     assert calls[0].from_ == "911234567890" and calls[2].end_reason is None
     assert [(c.status.value, c.provider_status) for c in calls[3:]] == [(st, s) for s, st in STATUS_CASES]
+
     assert all(c.warnings == () for c in calls)
 
 
@@ -530,6 +575,27 @@ async def test_details_are_the_listing_record_without_a_request() -> None:
     assert details.call == call and details.raw == SEED_RECORD
     assert details.recordings == [] and details.legs == [] and details.costs == []
     assert "no per-call detail" in details.extra["note"]
+    assert "not available from this API" in details.section_errors["recordings"]
+    assert Unpod.spec.recordings_in_listing is False
+
+
+async def test_agent_names_profile_currency_and_talk_from_times() -> None:
+    agent = {"id": 2, "name": "Riya (support bot)"}
+    rows = [
+        {**SEED_RECORD, "id": 3, "agent": agent},
+        {**SEED_RECORD, "id": 2, "agent": agent, "call_type": "inbound", "call_duration": None},
+        {**SEED_RECORD, "id": 1, "agent": None, "call_type": "both"},
+    ]
+    sim = UnpodSim(records=rows)
+    with SimServer(sim) as server:
+        client = Unpod(sim.credentials(), base_url=server.origin, policy=FAST, currency="INR")
+        calls = (await client.fetch_page(CallFilter(), 0, 10)).calls
+        await client.aclose()
+    # The agent is the caller of an outbound call and the callee of an inbound one.
+    assert [(c.from_name, c.to_name) for c in calls] == [("Riya (support bot)", None), (None, "Riya (support bot)"),
+                                                         (None, None)]  # fmt: skip
+    assert [(c.cost, c.currency) for c in calls] == [(None, "INR")] * 3
+    assert calls[1].duration_s == 207  # no call_duration: end_time − start_time, as the backend computes it
 
 
 # --- simulator properties -------------------------------------------------------------------
