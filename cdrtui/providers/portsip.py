@@ -77,6 +77,10 @@ def _listing(body: Any) -> bool:
 
 
 def _status(answered: datetime | None, code: int | None, end_reason: str | None) -> Status:
+    """design.md §2.2. `status_code` is the SIP final code, 0 meaning "no error" (spec §5): an
+    unanswered call with no error was given up on, so it is missed. Other end reasons (disconnects,
+    transfers, REPLACED/REFERRED/REDIRECTED) only say who hung up: an unanswered call with one is
+    decided by its code. 1xx-3xx codes on an unanswered call are not documented: unknown."""
     if answered is not None:
         return Status.ANSWERED
     if code in _BUSY_CODES:
@@ -331,11 +335,14 @@ class PortSIP(Provider):
             status=_status(answered, code, end_reason),
             from_=f.text("caller"),
             to=f.text("callee"),
-            duration_s=f.integer("duration") or 0,
+            # Talk time; a call never answered talked for 0 s whatever `duration` says (contract v2).
+            duration_s=(f.integer("duration") or 0) if answered is not None else 0,
             cost=f.number("cost") if detail else None,
             currency=self.currency,
             end_reason=end_reason,
             provider_status=None if code is None else str(code),
+            from_name=f.text("caller_display_name"),
+            to_name=f.text("callee_display_name"),
             raw=kept(raw),
             warnings=tuple(f.warnings),
         )

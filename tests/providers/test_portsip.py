@@ -68,12 +68,15 @@ SEED_EXPECTED = {
     "from": "101",
     "to": "102",
     "duration_s": 0,
+    "total_s": 2,  # 06:00:49 - 06:00:47 as printed (contract v2)
     "billable_s": None,
     "cost": None,
     "currency": None,
     "recording_urls": [],
     "end_reason": None,
     "provider_status": "486",
+    "from_name": "Dwayne T",
+    "to_name": "Kelly C",
 }
 
 
@@ -436,18 +439,40 @@ def _record(n: int, **fields: Any) -> dict[str, Any]:
     return {**base, **fields}
 
 
+ANSWERED = {"answered_at": "2024-08-20T06:00:48.1Z", "duration": 12}
+# Every status_code and end_reason the docs (seed 003, spec §5/§11, design.md §2.2) mention -> status.
 STATUS_CASES = [
-    ({"answered_at": "2024-08-20T06:00:48.1Z", "duration": 12, "status_code": 0}, "answered", "0"),
+    ({**ANSWERED, "status_code": 0}, "answered", "0"),
+    ({**ANSWERED, "status_code": 0, "end_reason": "CALLER_DISCONNECTED"}, "answered", "0"),
+    ({**ANSWERED, "status_code": 0, "end_reason": "CALLEE_DISCONNECTED"}, "answered", "0"),
+    ({**ANSWERED, "status_code": 0, "end_reason": "CALLER_DISCONNECT"}, "answered", "0"),  # vendor example spelling
+    ({**ANSWERED, "status_code": 0, "end_reason": "BLIND_TRANSFER_COMPLETED"}, "answered", "0"),
+    ({**ANSWERED, "status_code": 0, "end_reason": "CONSULT_TRANSFER_COMPLETED"}, "answered", "0"),
+    ({**ANSWERED, "status_code": 0, "end_reason": "REPLACED"}, "answered", "0"),
+    ({**ANSWERED, "status_code": 0, "end_reason": "REFERRED"}, "answered", "0"),
+    ({**ANSWERED, "status_code": 0, "end_reason": "REDIRECTED"}, "answered", "0"),
+    ({**ANSWERED, "status_code": 487, "end_reason": "CANCELLED"}, "answered", "487"),  # answered wins
+    ({"status_code": 486}, "busy", "486"),
     ({"status_code": 600}, "busy", "600"),
+    ({"status_code": 486, "end_reason": "CANCELLED"}, "busy", "486"),
     ({"status_code": 0, "end_reason": "CANCELLED"}, "missed", "0"),
+    ({"status_code": 0, "end_reason": "cancelled"}, "missed", "0"),
     ({"status_code": 487}, "missed", "487"),
     ({"status_code": 480}, "missed", "480"),
     ({"status_code": 408}, "missed", "408"),
     ({"status_code": 0}, "missed", "0"),
+    ({"status_code": 0, "end_reason": "CALLER_DISCONNECTED"}, "missed", "0"),  # hung up while it rang
+    ({"status_code": 0, "end_reason": "REDIRECTED"}, "missed", "0"),
     ({"status_code": 404}, "failed", "404"),
+    ({"status_code": 403}, "failed", "403"),
+    ({"status_code": 488}, "failed", "488"),
+    ({"status_code": 500}, "failed", "500"),
+    ({"status_code": 503}, "failed", "503"),
     ({"status_code": 503, "end_reason": "CANCELLED"}, "missed", "503"),
     ({"status_code": 183}, "unknown", "183"),
     ({"status_code": ""}, "unknown", None),
+    ({"status_code": "", "end_reason": "CANCELLED"}, "missed", None),
+    ({"duration": 30, "status_code": 0}, "missed", "0"),  # a duration without an answer is not talk time
 ]
 
 
@@ -461,6 +486,7 @@ async def test_status_and_direction_rules(connect: Callable[..., PortSIP]) -> No
     got = [(c.status.value, c.provider_status) for c in calls[: len(STATUS_CASES)]]
     assert got == [(status, raw) for _, status, raw in STATUS_CASES]
     assert calls[0].answered_at == datetime(2024, 8, 20, 6, 0, 48, 100000, tzinfo=UTC) and calls[0].duration_s == 12
+    assert all(c.duration_s == 0 for c in calls[: len(STATUS_CASES)] if c.status != Status.ANSWERED)
     assert [c.direction.value for c in calls[len(STATUS_CASES) :]] == [
         "inbound",
         "outbound",
@@ -636,3 +662,12 @@ def test_simulator_enforces_paging_limits_and_filters(serve: Callable[..., SimSe
         throttled = http.get("/api/calllogs")
         assert throttled.status_code == 429 and "retry-after" not in throttled.headers
         assert throttled.json()["errors"][0]["code"]
+
+
+async def test_display_names_fill_from_and_to_names(connect: Callable[..., PortSIP]) -> None:
+    records = [_record(0), _record(1, caller_display_name="", callee_display_name="  "), _record(2)]
+    del records[2]["caller_display_name"], records[2]["callee_display_name"]
+    sim = PortSIPSim(records=records)
+    async with connect(sim) as client:
+        calls = (await client.fetch_page(CallFilter(), 0, 10)).calls
+    assert [(c.from_name, c.to_name) for c in calls] == [("Dwayne T", "Kelly C"), (None, None), (None, None)]
