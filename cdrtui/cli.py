@@ -5,21 +5,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import CdrError, ConfigError
-from .model import Call, CallFilter, Direction, Status
+from .filters import LABELS
+from .model import Call, CallFilter
 from .providers.registry import BUILTIN
 
 if TYPE_CHECKING:
     from .connect import Connection
+    from .filters import FilterSpec
     from .providers.base import Provider
 
 PROVIDERS = tuple(BUILTIN)
 EXIT_USAGE = 2  # the others come from the error (CdrError.exit_code)
+SIGNED = re.compile(r"^[-+]\d+[smhdw]$", re.IGNORECASE)
 
 
 class UsageError(Exception):
@@ -27,7 +31,8 @@ class UsageError(Exception):
 
 
 def err(message: str) -> None:
-    print(f"cdrtui: error: {_plain(message)}", file=sys.stderr)
+    for line in message.splitlines() or [""]:
+        print(f"cdrtui: error: {_plain(line)}", file=sys.stderr)
 
 
 def note(message: str) -> None:
@@ -51,6 +56,20 @@ def _connection_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="write a debug log (secrets redacted) and tracebacks")
 
 
+def _filter_args(parser: argparse.ArgumentParser) -> None:
+    """The filters `calls` and `stats` share (design.md §2, §2.3)."""
+    parser.add_argument("--profile", metavar="NAME", help="a profile saved with `cdrtui login`")
+    parser.add_argument("--since", metavar="T", help="inclusive: ISO date/datetime or 15m, 24h, 7d (back from now)")
+    parser.add_argument("--until", metavar="T", help="exclusive: ISO date/datetime or 15m, 24h, 7d (back from now)")
+    parser.add_argument("--direction", choices=["inbound", "outbound", "internal"])
+    parser.add_argument("--status", metavar="LIST", help="comma list: answered,missed,busy,failed,in_progress,unknown")
+    parser.add_argument("--number", metavar="DIGITS", help="substring of from or to (non-digits ignored)")
+    parser.add_argument("--min-duration", metavar="SECONDS", help="talk time of at least this many seconds")
+    parser.add_argument(
+        "--has-recording", action="store_true", help="only calls with a recording (where the listing can tell)"
+    )
+
+
 def calls_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cdrtui calls",
@@ -58,13 +77,7 @@ def calls_parser() -> argparse.ArgumentParser:
         "unless --profile is given. Times without an offset are UTC.",
     )
     p.add_argument("provider", choices=[*PROVIDERS, "all"])
-    p.add_argument("--profile", metavar="NAME", help="a profile saved with `cdrtui login`")
-    p.add_argument("--since", metavar="T", help="inclusive: ISO date/datetime or 15m, 24h, 7d")
-    p.add_argument("--until", metavar="T", help="exclusive: ISO date/datetime or 15m, 24h, 7d")
-    p.add_argument("--direction", choices=["inbound", "outbound", "internal"])
-    p.add_argument("--status", metavar="LIST", help="comma list of answered,missed,busy,failed,in_progress,unknown")
-    p.add_argument("--number", metavar="DIGITS", help="substring of from or to (non-digits ignored)")
-    p.add_argument("--min-duration", metavar="SECONDS", type=int)
+    _filter_args(p)
     p.add_argument("--limit", metavar="N", type=int)
     p.add_argument("--format", choices=["table", "csv", "jsonl"], default="table")
     _connection_args(p)
@@ -87,42 +100,48 @@ def tui_parser() -> argparse.ArgumentParser:
     return p
 
 
-def parse_filter(args: argparse.Namespace) -> CallFilter:
-    from .timeparse import parse_when
+def signed_times(argv: Sequence[str]) -> list[str]:
+    """`--since -5m` is a value, not an option: hand it to the filter, which explains relative times
+    (argparse would only say "expected one argument")."""
+    out: list[str] = []
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in ("--since", "--until") and i + 1 < len(args) and SIGNED.match(args[i + 1]):
+            out.append(f"{arg}={args[i + 1]}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
 
-    try:
-        since = parse_when(args.since) if args.since else None
-        until = parse_when(args.until) if args.until else None
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    if since and until and since >= until:
-        raise UsageError("--since must be before --until")
-    statuses: set[Status] = set()
-    if args.status:
-        for name in args.status.split(","):
-            name = name.strip().lower()
-            if not name:
-                continue
-            try:
-                statuses.add(Status(name))
-            except ValueError:
-                raise UsageError(
-                    f"unknown status {name!r} (answered, missed, busy, failed, in_progress, unknown)"
-                ) from None
-    if args.min_duration is not None and args.min_duration < 0:
-        raise UsageError("--min-duration must be 0 or more")
-    if args.limit is not None and args.limit < 0:
-        raise UsageError("--limit must be 0 or more")
-    if args.number is not None and not any(ch.isdigit() for ch in args.number):
-        raise UsageError("--number needs at least one digit")
-    return CallFilter(
-        since=since,
-        until=until,
-        direction=Direction(args.direction) if args.direction else None,
-        statuses=frozenset(statuses),
+
+def filter_spec(args: argparse.Namespace) -> FilterSpec:
+    from .filters import FilterSpec
+
+    return FilterSpec.of(
+        since=args.since,
+        until=args.until,
+        direction=args.direction,
+        statuses=args.status,
         number=args.number,
-        min_duration=args.min_duration or None,
+        min_duration=args.min_duration,
+        has_recording=args.has_recording,
     )
+
+
+def parse_filter(args: argparse.Namespace) -> CallFilter:
+    """The filter the options describe (FilterSpec's rules, shared with the TUI); UsageError names
+    every bad option, one line each."""
+    from .filters import FilterError
+
+    if getattr(args, "limit", None) is not None and args.limit < 0:
+        raise UsageError("--limit must be 0 or more")
+    try:
+        return filter_spec(args).build()
+    except FilterError as exc:
+        raise UsageError("\n".join(f"--{LABELS[k]}: {v}" for k, v in exc.problems.items())) from None
 
 
 def connection_of(args: argparse.Namespace) -> Connection:
@@ -180,11 +199,13 @@ async def _run_calls(args: argparse.Namespace, flt: CallFilter) -> int:
     streams: list[AsyncGenerator[Call, None]] = []
     try:
         for provider in providers:
+            if not can_match(provider, flt):
+                continue
             source = PagedSource(provider, flt, snapshot=snapshot)
             if source.implied_days:
                 note(f"{provider.id}: no --since given; listing the last {source.implied_days} days")
             streams.append(source.iter_calls(limit=args.limit))
-        stream = streams[0] if len(streams) == 1 else merge_newest_first(streams)
+        stream = streams[0] if len(streams) == 1 else merge_newest_first(streams)  # none: an empty merge
         writer = make_writer(args.format, sys.stdout)
         written = 0
 
@@ -205,7 +226,27 @@ async def _run_calls(args: argparse.Namespace, flt: CallFilter) -> int:
             await iterator.aclose()
         for provider in providers:
             await provider.aclose()
+        print_notices(providers)
     return 0
+
+
+def can_match(provider: Provider, flt: CallFilter) -> bool:
+    """False (and says why on stderr) when the provider's listing can't answer the filter."""
+    if flt.has_recording and not provider.spec.recordings_in_listing:
+        pid = provider.id
+        note(f"{pid}: recordings are not available from this API's listing; no {pid} calls can match --has-recording")
+        return False
+    return True
+
+
+def print_notices(providers: Sequence[Provider], shown: set[tuple[str, str]] | None = None) -> None:
+    """What each provider said about the account (Provider.notices), once per run."""
+    shown = set() if shown is None else shown
+    for provider in providers:
+        for text in provider.notices:
+            if (provider.id, text) not in shown:
+                shown.add((provider.id, text))
+                note(f"{provider.id}: {text}")
 
 
 def _debug_log(args: argparse.Namespace) -> None:
@@ -216,7 +257,7 @@ def _debug_log(args: argparse.Namespace) -> None:
 
 
 def cmd_calls(argv: Sequence[str]) -> int:
-    args = calls_parser().parse_args(argv)
+    args = calls_parser().parse_args(signed_times(argv))
     _debug_log(args)
     try:
         flt = parse_filter(args)
