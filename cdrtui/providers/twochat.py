@@ -28,7 +28,11 @@ _DIRECTIONS = {
     "O": Direction.OUTBOUND,
     "OUTBOUND": Direction.OUTBOUND,
 }
+# Every value the docs, the spec and the contract (design.md §2.2) mention, decided on purpose.
+# COMPLETED/ANSWERED depend on an answer (see _status); RINGING on a record that is no longer
+# `active` is a call whose final state never arrived: unknown, not guessed.
 _STATUSES = {
+    "RINGING": Status.UNKNOWN,
     "MISSED": Status.MISSED,
     "NO_ANSWER": Status.MISSED,
     "NO-ANSWER": Status.MISSED,
@@ -37,6 +41,9 @@ _STATUSES = {
     "ERROR": Status.FAILED,
     "CANCELED": Status.FAILED,
     "CANCELLED": Status.FAILED,
+    # Not in the contract's list (issue 9 found it in records): the caller reached voicemail, so no
+    # agent answered the call; operators count that as missed, and `provider_status` keeps VOICEMAIL.
+    "VOICEMAIL": Status.MISSED,
 }
 
 
@@ -195,6 +202,11 @@ class TwoChat(Provider):
         duration = f.integer("duration") or 0
         raw_status = f.text("status")
         status = _status(raw_status, f.flag("active"), answered_at is not None, duration)
+        if status not in (Status.ANSWERED, Status.IN_PROGRESS):
+            # Contract v2: talk time and answer time belong to answered calls only (a voicemail's
+            # seconds are not an agent's talk); the raw record keeps what 2Chat said.
+            answered_at, duration = None, 0
+        contact = _name(f.get("contact"))
         recording = f.text("recording_url")
         billable, cost = c.integer("duration"), c.number("call_price")
         return Call(
@@ -214,6 +226,10 @@ class TwoChat(Provider):
             recording_urls=(recording,) if recording else (),
             end_reason=None,
             provider_status=raw_status,
+            # The contact (inbound CDRs, webhook payloads) is the other party: the caller inbound,
+            # the callee outbound. The agent's name is only in details and names no number.
+            from_name=contact if direction is Direction.INBOUND else None,
+            to_name=contact if direction is Direction.OUTBOUND else None,
             raw=kept(record),
             warnings=(*f.warnings, *(f"call_cost.{name}" for name in c.warnings)),
         )
@@ -226,6 +242,18 @@ def _status(raw: str | None, active: bool | None, answered: bool, duration: int)
     if value in ("COMPLETED", "ANSWERED"):
         return Status.ANSWERED if answered or duration > 0 else Status.MISSED
     return _STATUSES.get(value, Status.UNKNOWN)
+
+
+def _name(contact: Any) -> str | None:
+    """A contact's display name: `full_name`, `name`, or first and last name; None when it has none."""
+    if not isinstance(contact, Mapping):
+        return None
+    for key in ("full_name", "name"):
+        value = contact.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    parts = [contact.get(key) for key in ("first_name", "last_name")]
+    return " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip()) or None
 
 
 def _dict(value: Any) -> dict[str, Any]:

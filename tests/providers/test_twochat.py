@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import threading
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
@@ -68,6 +67,7 @@ SEED_EXPECTED = {
     "from": "+14155527391",
     "to": "+5215539281047",
     "duration_s": 2,
+    "total_s": 3,
     "billable_s": 3,
     "cost": 0.0129,
     "currency": "USD",
@@ -76,6 +76,8 @@ SEED_EXPECTED = {
     ],
     "end_reason": None,
     "provider_status": "COMPLETED",
+    "from_name": None,
+    "to_name": None,
 }
 # An inbound CDR shaped like the webhook payloads (spec §5, A6): no caller ID, no cost.
 INBOUND: dict[str, Any] = {
@@ -302,12 +304,15 @@ async def test_inbound_record_uses_caller_and_the_number_called() -> None:
         "from": "+5215512345678",
         "to": "+14155527391",
         "duration_s": 0,
+        "total_s": 25,
         "billable_s": None,
         "cost": None,
         "currency": None,
         "recording_urls": [],
         "end_reason": None,
         "provider_status": "MISSED",
+        "from_name": "Ana",
+        "to_name": None,
     }
     assert (second.from_, second.to) == ("+5215512345678", "+442071234567")
     assert first.warnings == ()
@@ -329,8 +334,10 @@ async def test_inbound_record_uses_caller_and_the_number_called() -> None:
         ({"status": "ERROR"}, Status.FAILED),
         ({"status": "CANCELED"}, Status.FAILED),
         ({"status": "CANCELLED"}, Status.FAILED),
-        ({"status": "RINGING"}, Status.UNKNOWN),
-        ({"status": "VOICEMAIL"}, Status.UNKNOWN),
+        ({"status": "RINGING"}, Status.UNKNOWN),  # not active any more, no final state: not guessed
+        ({"status": "VOICEMAIL"}, Status.MISSED),  # voicemail took it: no agent answered
+        ({"status": "Voicemail"}, Status.MISSED),
+        ({"status": "TRANSFERRED"}, Status.UNKNOWN),
         ({"status": None}, Status.UNKNOWN),
     ],
 )
@@ -338,6 +345,25 @@ def test_status_rules(changes: dict[str, Any], status: Status) -> None:
     call = TwoChat({"api_key": "UAKx"}).parse({**SEED, **changes})
     assert call.status is status
     assert call.provider_status == (changes["status"] or None)
+
+
+@pytest.mark.parametrize("status", ["MISSED", "NO_ANSWER", "BUSY", "FAILED", "CANCELED", "VOICEMAIL", "RINGING", "X"])
+def test_an_unanswered_call_has_no_answer_time_and_no_talk(status: str) -> None:
+    # A voicemail (or a stray record) may carry start_time and seconds; contract v2 counts talk only.
+    call = TwoChat({"api_key": "UAKx"}).parse({**SEED, "status": status})
+    assert (call.answered_at, call.duration_s) == (None, 0)
+    assert call.total_s == 3 and call.provider_status == status
+
+
+def test_contact_names_the_other_party() -> None:
+    client = TwoChat({"api_key": "UAKx"})
+    inbound = client.parse({**INBOUND, "contact": {"first_name": " Ana ", "last_name": "García"}})
+    outbound = client.parse({**SEED, "contact": {"full_name": "Luis Smith", "first_name": "L"}})
+    bare = client.parse({**INBOUND, "contact": {"uuid": "CON2"}})
+    odd = client.parse({**INBOUND, "contact": "Ana"})
+    assert (inbound.from_name, inbound.to_name) == ("Ana García", None)
+    assert (outbound.from_name, outbound.to_name) == (None, "Luis Smith")
+    assert (bare.from_name, odd.from_name) == (None, None)
 
 
 def test_a_cost_of_zero_is_still_a_cost_and_missing_cost_has_no_currency() -> None:
@@ -555,13 +581,13 @@ async def test_generated_history_has_the_spec_data_mix() -> None:
     assert any(c.cost is not None and c.billable_s == c.duration_s + 1 for c in found)
 
 
-def test_a_page_of_5000_generates_fast() -> None:
+def test_a_page_of_5000_deep_in_a_million_is_generated_without_an_index() -> None:
+    # No wall-clock assertion (a shared machine); tests/perf measures it (~0.17 s).
     sim = TwoChatSim(calls=1_000_000, page_size=5000)
-    started = time.perf_counter()
     total, slots = sim._slots(None, 990_000, 5000)
     records = [sim._record(*slot) for slot in slots]
     assert total == 1_000_000 and len(records) == 5000
-    assert time.perf_counter() - started < 1.0  # measured ~0.17 s
+    assert sim._find(records[-1]["uuid"]) == records[-1]
 
 
 def test_a_malformed_recording_link_still_gives_the_details() -> None:
