@@ -549,9 +549,11 @@ def parse_session(raw: Any, tz: tzinfo, currency: str | None) -> Call:
     code = _end(f, deciding)[0] if deciding is not None and not active else None
     end_reason = _end(f, first)[1] if first is not None else None
     urls: list[str] = []
-    for item in [*records, *legs]:
+    files: set[str] = set()
+    for item in [*records, *legs]:  # records[] first: its link's record_id names the record
         url = f.text("record_url", item)
-        if url and url not in urls:
+        if url and _file_key(url) not in files:
+            files.add(_file_key(url))
             urls.append(url)
     ended = None
     if not active and started is not None and duration is not None:
@@ -592,6 +594,16 @@ def _content_type(f: Fields, record: Mapping[str, Any]) -> str:
     if isinstance(container, str) and container.strip().lower() in _CONTAINERS:
         return _CONTAINERS[container.strip().lower()]
     return "audio/flac" if f.flag("lossless", record) else "audio/mpeg"
+
+
+def _file_key(url: str) -> str:
+    """One recording file, whatever `record_id` its link carries: calls[] and records[] name the same
+    file with different record_id values (the docs' own example, issue 10 item 12)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed link is its own file
+        return url
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path}"
 
 
 def _file_name(url: str) -> str | None:
@@ -653,11 +665,11 @@ def build_details(call: Call, raw: Any, tz: tzinfo, secure: Callable[[str], bool
             details.recordings.append(
                 Recording(transcript, "transcript", None, None, secure(transcript), _file_name(transcript))
             )
-    known = {r.url for r in details.recordings}
+    known = {_file_key(r.url) for r in details.recordings}
     for number, leg in enumerate(legs, 1):
         url = f.text("record_url", leg)
-        if url and url not in known:
-            known.add(url)
+        if url and _file_key(url) not in known:
+            known.add(_file_key(url))
             details.recordings.append(
                 Recording(url, f"call {number} recording", None, None, secure(url), _file_name(url))
             )
