@@ -142,6 +142,9 @@ class UnpodSim(Simulator):
         backend_fields: bool = False,  # agent/space/organization/product_id, as the backend serializer adds
         message: str = "Call logs fetched successfully",  # or "Success": never to be relied on
         invalid_page_status: int = 400,  # the v1 view says 400; plain DRF 404
+        # call_duration of a call nobody answered: "zero" (backend: end − start, 0 when either is
+        # missing) or "ring" (the v2 docs' "duration of the call" read as ringing time).
+        unanswered_duration: str = "zero",
         gap_s: float | None = None,
     ) -> None:
         super().__init__(seed=seed, knobs=knobs)
@@ -150,6 +153,7 @@ class UnpodSim(Simulator):
         self.include_id, self.id_style = include_id, id_style
         self.duration_format, self.backend_fields = duration_format, backend_fields
         self.message, self.invalid_page_status = message, invalid_page_status
+        self.unanswered_duration = unanswered_duration
         self.records = records
         count = len(records) if records is not None else calls
         # About 30 days of history whatever the size, a call every few hours at most.
@@ -391,6 +395,8 @@ class UnpodSim(Simulator):
             reasons = END_REASONS["failed"]
         else:
             reasons = END_REASONS["missed"]
+        if not answered and self.unanswered_duration == "ring":
+            duration = Rand(self.seed, key, 16).between(3, 45)
         record: dict[str, Any] = {}
         if self.include_id:
             serial = self.timeline.base_count - key  # newer calls have bigger primary keys

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
@@ -601,11 +600,9 @@ async def test_agent_names_profile_currency_and_talk_from_times() -> None:
 # --- simulator properties -------------------------------------------------------------------
 
 
-def test_simulator_is_deterministic_fast_and_ordered() -> None:
+def test_simulator_is_deterministic_and_ordered() -> None:
     sim = UnpodSim(calls=1_000_000, anchor=ANCHOR)
-    started = time.perf_counter()
-    rows = [sim.record(p) for p in range(5000)]
-    assert time.perf_counter() - started < 1.0  # ~0.1 s here; generous for slow CI
+    rows = [sim.record(p) for p in range(5000)]  # ~0.1 s: benchmarks measure it, tests don't time it
     assert rows[1234] == UnpodSim(calls=1_000_000, anchor=ANCHOR).record(1234)
     keys = [(datetime.fromisoformat(r["creation_time"].replace("Z", "+00:00")), r["id"]) for r in rows]
     assert keys == sorted(keys, reverse=True) and len({k[1] for k in keys}) == 5000
