@@ -17,6 +17,7 @@ from .model import Call, CallFilter
 from .providers.registry import BUILTIN
 
 if TYPE_CHECKING:
+    from .config import Config, Profile
     from .connect import Connection
     from .filters import FilterSpec
     from .providers.base import Provider
@@ -293,22 +294,9 @@ def _tune_gc_for_streaming() -> None:
 
 
 def _explain(exc: CdrError) -> str:
-    from .errors import AuthError, BadResponse, NetworkError, ProviderError, RateLimited, TLSError
+    from .explain import explain
 
-    text = str(exc)
-    if isinstance(exc, AuthError):
-        return f"{text} — the provider refused the credentials; check them (or the role/org) and retry"
-    if isinstance(exc, RateLimited):
-        return f"{text} — try again later or narrow the window with --since"
-    if isinstance(exc, TLSError):
-        return text  # the message already names the certificate problem and --ca-bundle
-    if isinstance(exc, NetworkError):
-        return f"{text} — check the address (--base-url) and your network"
-    if isinstance(exc, BadResponse):
-        return f"{text} — the provider sent something cdrtui cannot read; try again (--debug logs the details)"
-    if isinstance(exc, ProviderError) and exc.status is not None and exc.status >= 500:
-        return f"{text} — the provider is having trouble; try again in a few minutes"
-    return text
+    return explain(exc, cli=True)
 
 
 def _quiet_stdout() -> None:
@@ -324,19 +312,68 @@ def _quiet_stdout() -> None:
 
 
 def cmd_profiles(argv: Sequence[str]) -> int:
-    from .config import Config, config_path, downloads_dir, log_dir, secrets_path
-    from .secrets import keyring_status
+    p = argparse.ArgumentParser(
+        prog="cdrtui profiles",
+        description="List profiles and where files live; `rm NAME` deletes one, `rename OLD NEW` renames one.",
+    )
+    p.add_argument("action", nargs="?", choices=["list", "rm", "rename"], default="list")
+    p.add_argument("names", nargs="*", metavar="NAME")
+    args = p.parse_args(argv)
+    from .config import Config
 
-    argparse.ArgumentParser(prog="cdrtui profiles", description="List profiles and where files live.").parse_args(argv)
     try:
         config = Config.load()
+        if args.action == "list":
+            if args.names:
+                raise UsageError("`cdrtui profiles` takes no names (did you mean `profiles rm NAME`?)")
+            _list_profiles(config)
+            return 0
+        from .login_service import delete_profile, rename_profile
+
+        if args.action == "rm":
+            if len(args.names) != 1:
+                raise UsageError("usage: cdrtui profiles rm NAME")
+            gone = delete_profile(config, args.names[0])
+            print(f"Deleted profile {gone.name!r} ({gone.provider}) and its saved secrets.")
+        else:
+            if len(args.names) != 2:
+                raise UsageError("usage: cdrtui profiles rename OLD NEW")
+            moved = rename_profile(config, *args.names)
+            print(f"Renamed profile {args.names[0]!r} to {moved.name!r}.")
+        return 0
+    except UsageError as exc:
+        err(str(exc))
+        return EXIT_USAGE
     except ConfigError as exc:
         err(str(exc))
         return EXIT_USAGE
+
+
+def _secret_place(profile: Profile) -> str:
+    """Where a profile's secret lives, in the words of the SECRET column."""
+    from .connect import spec_of
+
+    try:
+        spec = spec_of(profile.provider)
+    except ConfigError:
+        return "?"
+    if not spec.secret_fields:
+        return "key file" if any(f.kind == "path" for f in spec.fields) else "none"
+    return profile.secret_store
+
+
+def _list_profiles(config: Config) -> None:
+    from .config import config_path, downloads_dir, log_dir, secrets_path
+    from .secrets import keyring_status
+
     if config.profiles:
-        print(f"{'PROFILE':20} {'PROVIDER':11} {'SECRET IN':9} BASE URL")
-        for p in sorted(config.profiles.values(), key=lambda p: (p.provider, p.name)):
-            print(f"{p.name:20} {p.provider:11} {p.secret_store:9} {p.base_url or '(default)'}")
+        rows = [("PROFILE", "PROVIDER", "SECRET", "BASE URL")]
+        for profile in sorted(config.profiles.values(), key=lambda p: (p.provider, p.name)):
+            place = _secret_place(profile)
+            rows.append((profile.name, profile.provider, place, profile.base_url or "(default)"))
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        for row in rows:
+            print("  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3])
     else:
         print("No profiles yet: run `cdrtui login PROVIDER`, or `cdrtui --demo` to try it.")
     usable, backend = keyring_status()
@@ -346,7 +383,6 @@ def cmd_profiles(argv: Sequence[str]) -> int:
     print(f"           opt-in file: {secrets_path()}  (0600, only when you choose it)")
     print(f"logs:      {log_dir()}  (written with --debug)")
     print(f"downloads: {downloads_dir()}")
-    return 0
 
 
 def cmd_login(argv: Sequence[str]) -> int:

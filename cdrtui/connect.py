@@ -29,6 +29,13 @@ class Connection:
         return False if self.insecure else (self.ca_bundle or True)
 
 
+def connection_from(base_url: str | None, ca_bundle: str | None, insecure: bool) -> Connection:
+    """A Connection from options as typed; a CA bundle that isn't a file is a ConfigError."""
+    if ca_bundle and not os.path.isfile(ca_bundle):
+        raise ConfigError(f"--ca-bundle {ca_bundle}: no such file")
+    return Connection(base_url=base_url, ca_bundle=ca_bundle, insecure=insecure)
+
+
 def spec_of(provider_id: str) -> ProviderSpec:
     if provider_id not in BUILTIN and provider_id not in provider_ids():  # built-ins need no entry-point scan
         raise ConfigError(f"unknown provider {provider_id!r}; choose one of {', '.join(provider_ids())}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Exit codes of every command (design.md §2); an error's own code is its `exit_code`.
+EXIT_OK, EXIT_USAGE, EXIT_AUTH, EXIT_PROVIDER = 0, 2, 3, 4
+
 
 class CdrError(Exception):
     """Base: `str()` is a one-line message fit for a user; `provider` names who said it."""

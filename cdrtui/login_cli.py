@@ -1,225 +1,38 @@
-"""`cdrtui login PROVIDER`: prompt, test, save. Also the steps the login screen shares with it
-(validate the form, test the connection, explain a failure, save the profile and its secret).
-"""
+"""`cdrtui login PROVIDER`: prompt for each field, test, save. The steps themselves live in
+login_service.py (the login screen uses the same ones); this module only prompts and prints."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
-import logging
-import os
-import re
 import sys
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Config, Profile, secrets_path
-from .connect import Connection, build_provider, spec_of
-from .errors import (
-    AuthError,
-    BadResponse,
-    CdrError,
-    ConfigError,
-    NetworkError,
-    NotFound,
-    RateLimited,
-    TLSError,
+from .connect import Connection, connection_from, spec_of
+from .errors import EXIT_OK, EXIT_USAGE, CdrError, ConfigError
+from .explain import explain
+from .login_service import (
+    LoginValues,
+    complete_credentials,
+    effective_base_url,
+    env_names,
+    name_taken,
+    save_login,
+    secrets_to_store,
+    self_hosted,
+    test_connection,
+    to_profile,
+    validate,
 )
 from .providers.base import CredentialField, ProviderSpec
-from .providers.http import RetryPolicy, redact
-from .secrets import NoKeyring, file_delete, keyring_delete, keyring_status, resolve_secret, store_secret
+from .secrets import NoKeyring, keyring_status
 from .text import sanitize
 
-log = logging.getLogger("cdrtui.login")
-EXIT_OK, EXIT_USAGE = 0, 2
-# A connection test should answer in seconds, not after the browser's patient retries.
-CHECK_POLICY = RetryPolicy(attempts=2, base_delay=0.5, max_delay=5.0, timeout=15.0)
-PROFILE_NAME = re.compile(r"[\w.@+-]{1,64}")
-CURRENCY = re.compile(r"[A-Z]{3}")
 
-
-# --- shared with the login screen ----------------------------------------------------------------
-
-
-@dataclass
-class LoginValues:
-    """What the user typed. A blank secret for an existing profile means "keep the saved one"."""
-
-    provider_id: str
-    name: str
-    credentials: dict[str, str] = field(default_factory=dict)
-    base_url: str | None = None
-    ca_bundle: str | None = None
-    insecure: bool = False
-    currency: str | None = None
-
-    @property
-    def connection(self) -> Connection:
-        return Connection(base_url=self.base_url, ca_bundle=self.ca_bundle, insecure=self.insecure)
-
-
-def self_hosted(spec: ProviderSpec) -> bool:
-    """No default address (PortSIP): the URL and TLS settings are main fields, not "advanced"."""
-    return spec.default_base_url is None
-
-
-def env_names(spec: ProviderSpec) -> list[str]:
-    """The variables that carry this provider's credentials instead of a saved secret."""
-    names = [f.env for f in spec.fields if f.env]
-    return [*names, spec.base_url_env] if self_hosted(spec) else names
-
-
-def effective_base_url(spec: ProviderSpec, environ: Mapping[str, str] | None = None) -> str | None:
-    """The address used when the form leaves it empty (as connect.build_provider decides)."""
-    environ = os.environ if environ is None else environ
-    return environ.get(spec.base_url_env) or spec.default_base_url
-
-
-def validate(values: LoginValues, spec: ProviderSpec, previous: Profile | None = None) -> None:
-    """Raise ConfigError naming the first thing that is missing or wrong, in the user's words."""
-    if not PROFILE_NAME.fullmatch(values.name):
-        raise ConfigError("the profile name needs 1–64 letters, digits or . _ - @ + (no spaces)")
-    for spec_field in spec.fields:
-        value = values.credentials.get(spec_field.name, "")
-        kept = spec_field.secret and previous is not None
-        if spec_field.required and not value and not kept:
-            raise ConfigError(f"{spec_field.label} is required")
-        if value and spec_field.kind == "path" and not Path(value).expanduser().is_file():
-            raise ConfigError(f"{spec_field.label}: {value} is not a file")
-    base_url = values.base_url or effective_base_url(spec)
-    if not base_url:
-        raise ConfigError(f"{spec.name} has no default address: enter its URL, e.g. https://pbx.example.com:8887")
-    if values.base_url and not re.match(r"https?://[^/\s]+", values.base_url):
-        raise ConfigError(f"the URL must start with https:// (or http://), not {values.base_url!r}")
-    if values.ca_bundle and not Path(values.ca_bundle).expanduser().is_file():
-        raise ConfigError(f"CA bundle: {values.ca_bundle} is not a file")
-    if values.currency and not CURRENCY.fullmatch(values.currency):
-        raise ConfigError("the currency is a three-letter code such as USD or EUR")
-
-
-def complete_credentials(values: LoginValues, spec: ProviderSpec, previous: Profile | None) -> dict[str, str]:
-    """The typed values, with blank secrets filled from the saved profile. Blocking (keyring)."""
-    creds = {k: v for k, v in values.credentials.items() if v}
-    if previous is not None:
-        for spec_field in spec.secret_fields:
-            if spec_field.name not in creds:
-                saved = resolve_secret(previous, spec_field)
-                if saved:
-                    creds[spec_field.name] = saved
-    missing = [f.label for f in spec.fields if f.required and f.name not in creds]
-    if missing:
-        raise ConfigError(f"{', '.join(missing)}: nothing typed and nothing saved for profile {values.name!r}")
-    return creds
-
-
-async def test_connection(values: LoginValues, credentials: Mapping[str, str]) -> str:
-    """Build the client and make one real API call; the provider's description of the account."""
-    provider = build_provider(
-        values.provider_id, credentials, values.connection, currency=values.currency, policy=CHECK_POLICY
-    )
-    try:
-        return await provider.check()
-    finally:
-        await provider.aclose()
-
-
-def explain(exc: BaseException, secrets: Iterable[str] = (), *, cli: bool = False) -> str:
-    """A failed login in plain words, one line, without a secret or a traceback."""
-    message = exc.message.rstrip(". ") if isinstance(exc, CdrError) else ""
-    if isinstance(exc, AuthError):
-        text = f"The provider refused these credentials: {message}."
-    elif isinstance(exc, TLSError):
-        if cli:
-            fix = "--ca-bundle PATH (or, on a network you trust, --insecure)"
-        else:
-            fix = "CA bundle to its CA file (or, on a network you trust, tick Skip TLS verification)"
-        text = f"The secure connection failed: {message}. For a private or self-signed certificate, set {fix}."
-    elif isinstance(exc, NetworkError):
-        where = "--base-url" if cli else "the URL"
-        text = f"Could not reach the provider: {message}. Check the address ({where}) and your network."
-    elif isinstance(exc, RateLimited):
-        text = f"The provider is throttling requests: {message}. Try again in a minute."
-    elif isinstance(exc, NotFound):
-        text = f"The provider has no such API address: {message}. Check the URL."
-    elif isinstance(exc, BadResponse):
-        text = f"The answer was not what the provider's API sends: {message}. Is the URL right?"
-    elif isinstance(exc, ConfigError):
-        text = f"Missing or wrong setting: {message}."
-    elif isinstance(exc, CdrError):
-        text = f"The provider reported a problem: {message}."
-    elif isinstance(exc, OSError):
-        text = f"Could not use a file: {exc.strerror or type(exc).__name__}" + (
-            f" ({exc.filename})" if exc.filename else ""
-        )
-    else:
-        log.debug("login failed", exc_info=exc)  # the debug log (--debug) redacts secrets itself
-        text = f"Unexpected problem ({type(exc).__name__}); run with --debug for details"
-    return sanitize(redact(text, [s for s in secrets if s]))
-
-
-def to_profile(values: LoginValues, spec: ProviderSpec, secret_store: str, previous: Profile | None) -> Profile:
-    """The profile to save: every non-secret field; secrets go elsewhere (store_secret)."""
-    public = {
-        f.name: values.credentials[f.name] for f in spec.fields if not f.secret and values.credentials.get(f.name)
-    }
-    return Profile(
-        name=values.name,
-        provider=values.provider_id,
-        base_url=values.base_url or None,
-        currency=values.currency or None,
-        ca_bundle=values.ca_bundle or None,
-        insecure=values.insecure,
-        password_command=previous.password_command if previous else None,
-        secret_store=secret_store,
-        fields=public,
-    )
-
-
-def save_login(
-    profile: Profile, secrets: Mapping[str, str], previous: Profile | None = None, config: Config | None = None
-) -> tuple[Config, str]:
-    """Store the typed secrets, then the profile. Blocking. Raises NoKeyring before writing anything."""
-    config = config or Config.load()
-    where = "nowhere (nothing typed)"
-    for name, value in secrets.items():
-        if value:
-            where = store_secret(profile, name, value)
-    if previous is not None and previous.secret_store != profile.secret_store:
-        _forget_old_store(previous, secrets)
-    config.profiles[profile.name] = profile
-    config.save()
-    return config, where
-
-
-def secrets_to_store(
-    values: LoginValues, credentials: Mapping[str, str], spec: ProviderSpec, previous: Profile | None, store: str
-) -> dict[str, str]:
-    """The typed secrets; saved ones too when the profile moves (new name or new store)."""
-    moved = previous is not None and (previous.name != values.name or previous.secret_store != store)
-    return {
-        f.name: credentials[f.name]
-        for f in spec.secret_fields
-        if credentials.get(f.name) and (values.credentials.get(f.name) or moved)
-    }
-
-
-def _forget_old_store(previous: Profile, secrets: Iterable[str]) -> None:
-    # Moving a secret out of the file or the keyring must not leave the old copy behind.
-    if previous.secret_store == "file":
-        file_delete(previous.name)
-    elif previous.secret_store == "keyring":
-        for name in secrets:
-            keyring_delete(previous.name, name)
-
-
-def name_taken(config: Config, name: str, previous: Profile | None) -> str | None:
-    """A message when `name` belongs to another profile than the one being edited."""
-    other = config.profiles.get(name)
-    if other is None or (previous is not None and previous.name == name):
-        return None
-    return f"a {other.provider} profile named {name!r} exists already; choose another name"
+def err(message: str) -> None:
+    print(f"cdrtui: error: {sanitize(message)}", file=sys.stderr)
 
 
 # --- the shell command ---------------------------------------------------------------------------
@@ -235,16 +48,14 @@ def say(text: str = "") -> None:
 
 def run_login(args: argparse.Namespace) -> int:
     """Prompt for every field, test the connection, save. Exit codes as design.md §2."""
-    from .cli import UsageError, connection_of, err
-
     spec = spec_of(args.provider)
     if not is_interactive():
         err(f"login needs a terminal to prompt on; without one, set {' and '.join(env_names(spec))} instead")
         return EXIT_USAGE
     try:
-        conn = connection_of(args)
+        conn = connection_from(args.base_url, args.ca_bundle, args.insecure)
         config = Config.load()
-    except (UsageError, ConfigError) as exc:
+    except ConfigError as exc:
         err(str(exc))
         return EXIT_USAGE
     previous = config.profiles.get(args.profile) if args.profile else None
@@ -262,7 +73,7 @@ def run_login(args: argparse.Namespace) -> int:
         description = asyncio.run(test_connection(values, credentials))
     except Exception as exc:  # every failure becomes one line; exit code by kind
         secrets = [credentials.get(f.name, "") for f in spec.secret_fields]
-        err(f"{spec.id}: {explain(exc, secrets, cli=True)} Nothing was saved.")
+        err(f"{spec.id}: {explain(exc, secrets, cli=True, provider=False)} Nothing was saved.")
         return exc.exit_code if isinstance(exc, CdrError) else 4
     say(f"Connected: {sanitize(description)}")
     return _save(spec, values, credentials, previous, config)
@@ -271,8 +82,6 @@ def run_login(args: argparse.Namespace) -> int:
 def _save(
     spec: ProviderSpec, values: LoginValues, credentials: dict[str, str], previous: Profile | None, config: Config
 ) -> int:
-    from .cli import err
-
     store = previous.secret_store if previous is not None else "keyring"
     if spec.secret_fields and store == "keyring":
         usable, why = keyring_status()

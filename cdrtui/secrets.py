@@ -44,6 +44,8 @@ def keyring_status() -> tuple[bool, str]:
         return False, f"keyring unavailable ({type(exc).__name__})"
     if isinstance(backend, fail.Keyring):
         return False, "no OS keyring backend (common over SSH: no D-Bus secret service)"
+    if type(backend).__module__ == "keyring.backends.null":
+        return False, "the OS keyring is the null backend (it stores nothing)"
     return True, type(backend).__name__
 
 
@@ -155,6 +157,10 @@ def store_secret(profile: Profile, field_name: str, value: str) -> str:
         return f"the secrets file {path} (mode 0600)"
     if profile.secret_store == "keyring":
         keyring_set(profile.name, field_name, value)
+        # Some backends accept a secret and keep nothing (keyring's null backend): never say "it is
+        # in the keyring" unless it can be read back.
+        if keyring_get(profile.name, field_name) != value:
+            raise NoKeyring("the OS keyring accepted the secret but could not give it back")
         return "the OS keyring"
     SESSION[(profile.name, field_name)] = value
     return "memory for this session only (set the environment variable next time)"

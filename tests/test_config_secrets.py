@@ -14,7 +14,7 @@ from cdrtui import secrets
 from cdrtui.config import Config, Profile, config_dir, config_path, secrets_path
 from cdrtui.connect import spec_of
 from cdrtui.errors import ConfigError
-from cdrtui.login_cli import LoginValues, save_login, to_profile
+from cdrtui.login_service import LoginValues, save_login, to_profile
 from cdrtui.secrets import (
     SERVICE,
     NoKeyring,

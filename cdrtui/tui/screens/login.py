@@ -19,11 +19,11 @@ from textual.widgets import Button, Checkbox, Collapsible, Footer, Input, Label,
 from ...config import Config, Profile, config_path, secrets_path
 from ...connect import build_provider, spec_of
 from ...errors import ConfigError
-from ...login_cli import (
+from ...explain import explain
+from ...login_service import (
     LoginValues,
     complete_credentials,
     effective_base_url,
-    explain,
     name_taken,
     save_login,
     secrets_to_store,
@@ -377,7 +377,7 @@ class LoginScreen(Screen[None]):
         try:
             validate(values, self.spec, self.profile)
         except ConfigError as exc:
-            self._result(explain(exc, self._typed_secrets(values)), "error")
+            self._result(explain(exc, self._typed_secrets(values), provider=False), "error")
             return None
         return values
 
@@ -396,7 +396,7 @@ class LoginScreen(Screen[None]):
             secrets += [credentials.get(f.name, "") for f in self.spec.secret_fields]
             description = await test_connection(values, credentials)
         except Exception as exc:  # the provider's refusal, in plain words; never a traceback
-            self._result(explain(exc, secrets), "error")
+            self._result(explain(exc, secrets, provider=False), "error")
             return
         self._result(f"Connected: {sanitize(description, 300)}", "ok")
 
@@ -421,7 +421,7 @@ class LoginScreen(Screen[None]):
             )
             return
         except Exception as exc:
-            self._result(explain(exc, self._typed_secrets(values)), "error")
+            self._result(explain(exc, self._typed_secrets(values), provider=False), "error")
             return
         self._opened(provider, profile, config, where)
 

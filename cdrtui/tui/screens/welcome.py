@@ -15,7 +15,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...connect import spec_of
-from ...login_cli import self_hosted
+from ...login_service import self_hosted
 from ...providers.base import ProviderSpec
 from ...providers.registry import provider_ids
 from ...text import sanitize
