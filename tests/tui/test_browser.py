@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from cdrtui.connect import Connection, build_provider
 from cdrtui.paging import PagedSource
+from cdrtui.simulators.core import Knobs
 from cdrtui.simulators.registry import start
 from cdrtui.tui.app import CdrApp
 from cdrtui.tui.screens.browser import BrowserScreen
 from cdrtui.tui.sessions import Session
 from cdrtui.tui.widgets.call_table import CallTable
 from cdrtui.tui.widgets.filter_sidebar import FilterSidebar
+from cdrtui.tui.widgets.status_line import StatusLine
 from support import ANCHOR, CLOCK, TEST_CALLS, idle, make_app, wait_for
 
 SIZE = (120, 36)
@@ -241,3 +245,21 @@ async def test_end_follows_a_listing_whose_end_is_not_known_yet(sims, providers)
 async def full_calls(sim) -> list:
     async with build_provider(sim.provider, sim.credentials(), Connection(base_url=sim.base_url)) as provider:
         return [c async for c in PagedSource(provider, snapshot=CLOCK).iter_calls()]
+
+
+async def test_the_status_line_is_written_when_the_browser_mounts():
+    """It was skipped during on_mount (is_mounted is False there): blank until the next tick."""
+    gate = threading.Event()  # the first page waits: only mounting can have written the line
+    sim = start("portsip", calls=5, anchor=ANCHOR, knobs=Knobs(script=[lambda s: gate.wait(30)] * 4))
+    try:
+        provider = build_provider("portsip", sim.credentials(), Connection(base_url=sim.base_url))
+        app = CdrApp([Session("x", "portsip", provider)], start_view=0)
+        app.clock = lambda: CLOCK
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen) and app.screen.is_mounted)
+            status = str(app.screen.query_one(StatusLine).render())
+            gate.set()
+            assert "portsip" in status
+    finally:
+        gate.set()
+        sim.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 from textual.widgets import Button, Input, Static
@@ -120,7 +121,10 @@ async def test_an_existing_file_is_replaced_only_after_confirmation(sims, tmp_pa
 
 
 async def test_cancel_stops_the_export_and_leaves_nothing(tmp_path: Path) -> None:
-    slow = start("voipstudio", calls=1000, anchor=ANCHOR, knobs=Knobs(latency=(0.4, 0.4)))
+    # The listing's answer waits for the test: the export is surely still running when Cancel is
+    # clicked, however busy the machine (a fixed latency raced the click and lost under load).
+    gate = threading.Event()
+    slow = start("voipstudio", calls=1000, anchor=ANCHOR, knobs=Knobs(script=[lambda sim: gate.wait(30)] * 10))
     try:
         sessions = make_sessions({"voipstudio": slow}, ["voipstudio"])
         app = CdrApp(sessions)
@@ -140,9 +144,11 @@ async def test_cancel_stops_the_export_and_leaves_nothing(tmp_path: Path) -> Non
             assert "cancelled" in status_of(screen)
             assert list(tmp_path.iterdir()) == []
             assert str(screen.query_one("#export-cancel", Button).label) == "Close"
+            gate.set()
             await pilot.press("escape")
             assert isinstance(app.screen, BrowserScreen)
     finally:
+        gate.set()
         slow.stop()
 
 

@@ -73,7 +73,7 @@ class BrowserScreen(Screen[None]):
                 session.provider.state.listeners.remove(self._transport_changed)
 
     def _transport_changed(self, state: object) -> None:
-        if self.is_mounted:
+        if self.is_attached:
             self.call_later(self._update_status)
 
     # -- views ------------------------------------------------------------------------------------
@@ -194,7 +194,9 @@ class BrowserScreen(Screen[None]):
         self._update_status()
 
     def _update_status(self) -> None:
-        if not self.is_mounted:
+        # Not `is_mounted`: that is False during on_mount, which left the line blank until the
+        # next tick while the rows were already on screen.
+        if not self.is_attached or not self.query(StatusLine):
             return
         source = self.sources.get(self.view)
         status = source.status() if source is not None else None

@@ -234,6 +234,7 @@ class LoginScreen(Screen[None]):
         empty = [i for i in inputs if not i.value and i.id in self.required]
         if inputs:
             (empty[0] if empty else inputs[0]).focus()
+        self.call_after_refresh(self._show_hint)
 
     # -- where the secret goes --------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="keyring")
@@ -294,9 +295,16 @@ class LoginScreen(Screen[None]):
 
     # -- hints, edits -----------------------------------------------------------------------------
     def on_descendant_focus(self, event: object) -> None:
+        self._show_hint()
+
+    def _show_hint(self) -> None:
+        """The focused field's hint. Focus can move before the form is mounted (a screen pushed
+        while another is loading): then on_mount shows it."""
+        hints = self.query("#login-hint").results(Static)
         focused = self.focused
         hint = self.hints.get(focused.id or "", "") if focused is not None else ""
-        self.query_one("#login-hint", Static).update(Text(sanitize(hint)))
+        for static in hints:
+            static.update(Text(sanitize(hint)))
 
     @on(Input.Changed)
     @on(Checkbox.Changed)
