@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
-from dataclasses import replace
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
 
-from ..errors import AuthError, BadResponse, CdrError, ConfigError
+from ..errors import AuthError, BadResponse, CdrError, ConfigError, NotFound, ProviderError
 from ..model import Call, CallFilter, Direction, Page, Status
 from .base import (
     CallDetails,
@@ -27,10 +28,33 @@ from .base import (
     stable_id,
 )
 from .http import ApiError, HttpClient, Kind
+from .portsip_match import match, window
 
 CLIENT_ID = "9d806019-75b2-4b3d-bb8b-f5a3a412cc0a"  # PortSIP's fixed public OAuth client id
 TOKEN_PATH = "api/login/oauth/token"
 MAX_TOP = 100
+MAX_RECORDING_PAGES = 5  # a page's window with more than 500 recordings leaves its calls "unknown"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A call listing and the recording listing of the same scope."""
+
+    name: str
+    calls: str
+    recordings: str
+    sessions: bool  # its items carry session_id (legs, recording matching)
+    note: str | None  # what the status line says when it is the one in use
+
+
+ENDPOINTS = (
+    Endpoint("calllogs", "api/calllogs", "api/recordings", True, None),
+    Endpoint("cdrs", "api/cdrs", "api/recordings", False, "listing /api/cdrs (this PBX has no /api/calllogs)"),
+    Endpoint(
+        "user_cdrs", "api/user/cdrs", "api/user/recordings", False, "listing /api/user/cdrs (your own calls only)"
+    ),
+)
 
 _DIRECTIONS = {
     "INBOUND_CALL": Direction.INBOUND,
@@ -76,6 +100,37 @@ def _listing(body: Any) -> bool:
     return isinstance(body, dict) and (isinstance(body.get("items"), list) or ("count" in body and "items" not in body))
 
 
+def _absent(exc: CdrError) -> bool:
+    """The PBX lacks this listing (404/405) or the role may not read it (403): try the next one."""
+    if isinstance(exc, AuthError):
+        return exc.status == 403
+    return isinstance(exc, NotFound) or (isinstance(exc, ProviderError) and exc.status == 405)
+
+
+def _session(item: Any) -> str | None:
+    return Fields(item).text("session_id") if isinstance(item, dict) else None
+
+
+def _item_id(item: Any) -> str | None:
+    return Fields(item).text("id") if isinstance(item, dict) else None
+
+
+def _ids(body: Any) -> list[str | None]:
+    items = body.get("items") if isinstance(body, dict) else None
+    return [_item_id(item) for item in items] if isinstance(items, list) else []
+
+
+def _key(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """A listing's identity apart from its paging."""
+    return tuple(sorted((k, str(v)) for k, v in params.items() if k not in ("skip", "top")))
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, f"{(parts.hostname or '').lower()}:{port}"
+
+
 def _status(answered: datetime | None, code: int | None, end_reason: str | None) -> Status:
     """design.md §2.2. `status_code` is the SIP final code, 0 meaning "no error" (spec §5): an
     unanswered call with no error was given up on, so it is missed. Other end reasons (disconnects,
@@ -104,7 +159,7 @@ def read_errors(status: int, body: Any) -> ApiError | None:
     if code == "UNAUTHORIZED":
         kind = Kind.AUTH
     elif status == 403:
-        message += " (tenant-wide call logs need an admin or queue-manager user)"
+        message += " (tenant-wide call logs and recordings need an admin or queue-manager user)"
     elif status < 400:
         kind = Kind.FATAL
     return ApiError(message, code, kind)
@@ -122,7 +177,9 @@ class TokenAuth(httpx.Auth):
         login_form: Mapping[str, str],
         post: Callable[[dict[str, str]], Awaitable[Any]],
         remember: Callable[[str], None],
+        origin: tuple[str, str] | None = None,
     ) -> None:
+        self.origin = origin  # the PBX's scheme and host:port: the token never leaves it
         self.login_form = dict(login_form)
         self.post = post
         self.remember = remember
@@ -132,6 +189,9 @@ class TokenAuth(httpx.Auth):
         self.renew_at = 0.0  # monotonic time after which the access token counts as stale
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        if self.origin is not None and _origin(str(request.url)) != self.origin:
+            yield request  # another host (a CDN link): no token
+            return
         token = await self.token()
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
@@ -244,6 +304,13 @@ class PortSIP(Provider):
             if not str(self.credentials.get(name) or "").strip():
                 raise ConfigError(f"missing {name}: set CDRTUI_PORTSIP_{name.upper()}", self.id)
         self.auth: TokenAuth | None = None
+        # Learned once per session: the listing this PBX and role allow, and how it counts `skip`.
+        self.endpoint: Endpoint | None = None
+        self.skip_base: int | None = None
+        self._probe_lock = asyncio.Lock()
+        self._skip_lock = asyncio.Lock()
+        self._skip_tries = 0
+        self._heads: dict[tuple[tuple[str, str], ...], list[str | None]] = {}  # first two ids of page 0
 
     def make_http(self) -> HttpClient:
         form = {
@@ -256,7 +323,9 @@ class PortSIP(Provider):
         domain = str(self.credentials.get("domain") or "").strip()
         if domain:
             form["domain"] = domain
-        self.auth = TokenAuth(form, self._post_token, lambda token: self.http.add_secret(token))
+        self.auth = TokenAuth(
+            form, self._post_token, lambda token: self.http.add_secret(token), origin=_origin(self.base_url)
+        )
         return HttpClient(
             self.id,
             self.base_url,
@@ -298,21 +367,160 @@ class PortSIP(Provider):
 
     async def fetch_page(self, flt: CallFilter, index: int, size: int) -> Page:
         top = max(1, min(size, MAX_TOP))
-        skip = index * top
-        params: dict[str, Any] = {"skip": skip, "top": top, "count": "true", "orderby": "started_at desc"}
+        offset = index * top
+        params: dict[str, Any] = {"count": "true", "orderby": "started_at desc"}
         expression = self.filter_expression(flt)
         if expression:
             params["filter"] = expression
-        body = await self.http.request_json("GET", "api/calllogs", params=params, expect=_listing)
+        skip = await self._skip(params, offset)
+        body = await self._list_calls({"skip": skip, "top": top, **params})
         items = body.get("items") if isinstance(body, dict) else None
         if items is None and isinstance(body, dict) and "count" in body:
-            items = []
+            items = []  # some PBX versions send an empty page as a bare count
         if not isinstance(items, list):
             raise BadResponse("the call log listing has no items list", self.id)
+        if offset == 0 and top >= 2:
+            self._remember_head(params, items)
         count = body.get("count")
-        total = count if isinstance(count, int) and not isinstance(count, bool) and count >= skip + len(items) else None
-        last = len(items) < top or (total is not None and skip + len(items) >= total)
-        return Page([self.parse(item) for item in items], rows=len(items), total=total, last=last)
+        total = (
+            count if isinstance(count, int) and not isinstance(count, bool) and count >= offset + len(items) else None
+        )
+        last = len(items) < top or (total is not None and offset + len(items) >= total)
+        calls = [self.parse(item) for item in items]
+        sessions = {c.id: s for c, item in zip(calls, items, strict=True) if (s := _session(item))}
+        await self._join_recordings(calls, sessions)
+        return Page(calls, rows=len(items), total=total, last=last)
+
+    # -- which listing this PBX and role allow (issue 10 item 2) ----------------------------------
+
+    async def _list_calls(self, params: dict[str, Any]) -> Any:
+        """GET the call listing; the first request of a session finds the endpoint that answers."""
+        if self.endpoint is None:
+            async with self._probe_lock:
+                if self.endpoint is None:
+                    return await self._probe(params)
+        return await self.http.request_json("GET", self.endpoint.calls, params=params, expect=_listing)
+
+    async def _probe(self, params: dict[str, Any]) -> Any:
+        """/calllogs (v22.1+), else /cdrs (v22.0), else the user's own /user/cdrs (non-admin roles)."""
+        first: CdrError | None = None
+        forbidden = False
+        for endpoint in ENDPOINTS:
+            if forbidden and endpoint.name == "cdrs":  # a role refused tenant call logs is refused /cdrs too
+                continue
+            try:
+                body = await self.http.request_json("GET", endpoint.calls, params=params, expect=_listing)
+            except CdrError as exc:
+                if not _absent(exc):
+                    raise
+                first = first or exc
+                forbidden = forbidden or isinstance(exc, AuthError)
+                continue
+            self.endpoint = endpoint
+            if endpoint.note:
+                self.notice(endpoint.note)
+            return body
+        assert first is not None
+        raise first
+
+    async def _ensure_endpoint(self) -> Endpoint:
+        if self.endpoint is None:
+            await self._list_calls({"top": 1, "count": "true"})
+        assert self.endpoint is not None
+        return self.endpoint
+
+    # -- how this PBX counts `skip` (issue 10 item 3) ----------------------------------------------
+
+    def _remember_head(self, params: dict[str, Any], items: list[Any]) -> None:
+        if len(self._heads) > 32:
+            self._heads.clear()
+        self._heads[_key(params)] = [_item_id(item) for item in items[:2]]
+
+    async def _skip(self, params: dict[str, Any], offset: int) -> int:
+        """`skip` for an item offset. The docs say both "number of items to skip" and "1-based":
+        before the first page after page 0, ask which (the ids of two tiny requests tell)."""
+        if offset == 0:
+            return 0
+        if self.skip_base is None:
+            async with self._skip_lock:
+                if self.skip_base is None:
+                    await self._probe_skip(params)
+        return offset + (self.skip_base or 0)
+
+    async def _probe_skip(self, params: dict[str, Any]) -> None:
+        head = self._heads.get(_key(params))
+        if head is None:
+            head = _ids(await self._list_calls({"skip": 0, "top": 2, **params}))
+        if len(head) < 2 or None in head:
+            return  # at most one call: no second page to get wrong; ask again another time
+        [second] = _ids(await self._list_calls({"skip": 1, "top": 1, **params}))[:1] or [None]
+        if second == head[1]:
+            self.skip_base = 0
+        elif second == head[0]:
+            self.skip_base = 1
+            self.notice("this PBX counts skip from 1: paging adjusted")
+        else:  # the listing moved between the two requests: try once more, then trust the schema
+            self._skip_tries += 1
+            if self._skip_tries >= 2:
+                self.skip_base = 0
+                self.notice("could not verify how this PBX counts skip: assuming 0-based")
+
+    # -- recordings of a page, in one request (issue 9) -------------------------------------------
+
+    async def _join_recordings(self, calls: list[Call], sessions: dict[str, str]) -> None:
+        """Mark each call with its recordings (or as unknown) from ONE listing of the page's window."""
+        if not calls:
+            return
+        span = window(calls)
+        try:
+            if span is None:
+                raise BadResponse("no call on the page has a start time", self.id)
+            items = await self._recording_items(*span)
+        except CdrError as exc:
+            self.notice(f"recordings unknown for some calls ({exc.message})")
+            for call in calls:
+                call.recordings_known = False
+            return
+        matches = match(calls, items, sessions)
+        for call in calls:
+            links = [link for item in matches.found.get(call.id, ()) if (link := self._link(item))]
+            if links:
+                call.recording_urls = tuple(dict.fromkeys(links))
+            if call.id in matches.unsure or len(links) < len(matches.found.get(call.id, ())):
+                call.recordings_known = False
+        if matches.unsure:
+            self.notice("recordings could not be matched to some calls: Rec shows ? for them")
+
+    async def _recording_items(self, since: datetime, until: datetime | None) -> list[Any]:
+        """Recording list items that started in [since, until]: one request unless > 100 of them."""
+        endpoint = await self._ensure_endpoint()
+        terms = [f"started_at ge {_literal(_stamp(since))}"]
+        if until is not None:
+            terms.append(f"started_at le {_literal(_stamp(until))}")
+        params = {"filter": " and ".join(terms), "top": MAX_TOP, "orderby": "started_at desc", "count": "true"}
+        items: list[Any] = []
+        for page in range(MAX_RECORDING_PAGES):
+            skip = page * MAX_TOP + ((self.skip_base or 0) if page else 0)
+            body = await self.http.request_json(
+                "GET", endpoint.recordings, params={"skip": skip, **params}, expect=_listing
+            )
+            batch = body.get("items") or []
+            items.extend(batch)
+            count = body.get("count")
+            if len(batch) < MAX_TOP or not isinstance(count, int) or len(items) >= count:
+                return items
+        raise ProviderError(f"more than {len(items)} recordings in one page's time window", self.id)
+
+    def _link(self, item: dict[str, Any]) -> str | None:
+        """A listing's link to a recording: its file when the item says, else its API resource."""
+        f = Fields(item)
+        url = f.text("file_url")
+        if url:
+            return self._absolute(url)
+        rid = f.text("id")
+        if not rid or self.endpoint is None:
+            return None
+        return f"{self.base_url}/{self.endpoint.recordings}/{quote(rid, safe='')}"
 
     def parse(self, raw: Any, *, detail: bool = False) -> Call:
         """One call log into a Call (design.md §2.1/§2.2); never raises."""
@@ -348,71 +556,97 @@ class PortSIP(Provider):
         )
 
     async def check(self) -> str:
-        body = await self.http.request_json("GET", "api/calllogs", params={"top": 1, "count": "true"})
+        body = await self._list_calls({"top": 1, "count": "true"})
         count = body.get("count") if isinstance(body, dict) else None
         user = self.credentials["username"]
         domain = str(self.credentials.get("domain") or "").strip()
         who = f"user {user} on {domain}" if domain else f"user {user} (system)"
+        if self.endpoint is not None and self.endpoint.name == "user_cdrs":
+            who += ", own calls only"
         return f"{who}, {count:,} call logs" if isinstance(count, int) else who
 
-    # -- details ---------------------------------------------------------------------------------
+    # -- details: each section loads and fails on its own (issue 10 item 7) ----------------------
 
     async def details(self, call: Call) -> CallDetails:
-        body = await self.http.request_json("GET", f"api/calllogs/{quote(call.id, safe='')}")
-        raw = _unwrap(body)
-        if raw is None:
-            raise BadResponse("the call log detail is not an object", self.id)
-        fresh = self.parse(raw if raw.get("id") else {**raw, "id": call.id}, detail=True)
+        endpoint = await self._ensure_endpoint()
+        errors: dict[str, str] = {}
+        raw: Any = call.raw
+        fresh = replace(call)
+        try:
+            body = await self.http.request_json("GET", f"{endpoint.calls}/{quote(call.id, safe='')}")
+            detail = _unwrap(body)
+            if detail is None:
+                raise BadResponse("the call log detail is not an object", self.id)
+            raw = detail
+            fresh = self.parse(detail if detail.get("id") else {**detail, "id": call.id}, detail=True)
+        except CdrError as exc:
+            # Nothing to show without the listing's record, and a dead session is the login screen's.
+            if call.raw is None or (isinstance(exc, AuthError) and exc.status == 401):
+                raise
+            errors["record"] = f"the call log could not be loaded: {exc.message}"
+            errors["cost"] = "the cost comes with the call log, which could not be loaded"
         fields = Fields(raw)
         account = fields.text("billed_account")
         session = fields.text("session_id") or Fields(call.raw).text("session_id")
         extra: dict[str, Any] = {k: v for k, v in (("session_id", session), ("billed_account", account)) if v}
-        recordings, legs = await asyncio.gather(
-            self._optional(self._recordings(fresh.id), "recordings", extra),
-            self._optional(self._legs(session, fresh.id), "legs", extra),
+        (recordings, unsure), legs = await asyncio.gather(
+            self._section(self._call_recordings(fresh, session), "recordings", errors, ([], False)),
+            self._section(self._legs(session, fresh.id), "legs", errors, []),
         )
+        if unsure:
+            errors["recordings"] = "recordings could not be matched: some in this call's time window may be its own"
         costs = []
-        if fresh.cost is not None or account:
+        if "record" not in errors and (fresh.cost is not None or account):
             costs.append(CostLine("call", fresh.cost, f"billed to {account}" if account else ""))
-        fresh = replace(fresh, recording_urls=tuple(r.url for r in recordings))
-        return CallDetails(call=fresh, raw=raw, legs=legs, costs=costs, recordings=recordings, extra=extra)
+        if "recordings" in errors:  # keep what the listing knew rather than claim "none"
+            fresh.recording_urls, fresh.recordings_known = call.recording_urls, call.recordings_known and not unsure
+        else:
+            fresh.recording_urls, fresh.recordings_known = tuple(r.url for r in recordings), True
+        return CallDetails(
+            call=fresh, raw=raw, legs=legs, costs=costs, recordings=recordings, extra=extra, section_errors=errors
+        )
 
     @staticmethod
-    async def _optional(work: Awaitable[list[Any]], name: str, extra: dict[str, Any]) -> list[Any]:
-        """Recordings and legs are extras: their failure is noted, the details still show."""
+    async def _section(work: Awaitable[T], name: str, errors: dict[str, str], empty: T) -> T:
+        """One details section: its failure is its own message; the others still show."""
         try:
             return await work
         except CdrError as exc:
-            extra[f"{name}_error"] = str(exc)
-            return []
+            errors[name] = exc.message
+            return empty
 
-    async def _recordings(self, call_id: str) -> list[Recording]:
-        """Recordings aren't linked by id: their file name embeds the CDR id (`<tenant>_<cdr id>_…`)."""
-        params = {"filter": f"contains(file_name,{_literal(call_id)})", "top": 20, "count": "true"}
-        body = await self.http.request_json("GET", "api/recordings", params=params)
-        items = body.get("items") if isinstance(body, dict) else None
-        ids = [Fields(item).text("id") for item in items or [] if isinstance(item, dict)]
-        bodies = await asyncio.gather(
-            *(self.http.request_json("GET", f"api/recordings/{quote(rid, safe='')}") for rid in ids if rid)
+    async def _call_recordings(self, call: Call, session: str | None) -> tuple[list[Recording], bool]:
+        """This call's recordings: the listing of its time window, joined as for a page, then each
+        matched recording's detail for its file. Returns them and whether some could not be matched."""
+        span = window([call])
+        if span is None:
+            return [], True
+        items = await self._recording_items(*span)
+        matches = match([call], items, {call.id: session} if session else {})
+        found = matches.found.get(call.id, [])
+        recordings = await asyncio.gather(*(self._recording(item) for item in found))
+        return [r for r in recordings if r is not None], call.id in matches.unsure
+
+    async def _recording(self, item: dict[str, Any]) -> Recording | None:
+        f = Fields(item)
+        rid = f.text("id")
+        if rid:
+            endpoint = await self._ensure_endpoint()
+            f = Fields(_unwrap(await self.http.request_json("GET", f"{endpoint.recordings}/{quote(rid, safe='')}")))
+        url, name = f.text("file_url"), f.text("file_name")
+        if not url:
+            return None
+        seconds = f.integer("duration")
+        absolute = self._absolute(url)
+        return Recording(
+            url=absolute,
+            label=f"recording ({seconds} s)" if seconds else "recording",
+            size=f.integer("file_size"),
+            content_type="video/mp4" if (name or "").lower().endswith(".mp4") else "audio/wav",
+            # Private links (v22.6) need the signed-in user; the token only ever goes to the PBX itself.
+            needs_auth=self._own_host(absolute),
+            file_name=name,
         )
-        recordings = []
-        for detail in bodies:
-            f = Fields(_unwrap(detail))
-            url, name = f.text("file_url"), f.text("file_name")
-            if not url or (name and call_id not in name):  # the PBX ignored the filter: not this call's
-                continue
-            seconds = f.integer("duration")
-            recordings.append(
-                Recording(
-                    url=self._absolute(url),
-                    label=f"recording ({seconds} s)" if seconds else "recording",
-                    size=f.integer("file_size"),
-                    content_type="video/mp4" if (name or "").lower().endswith(".mp4") else "audio/wav",
-                    needs_auth=False,  # PortSIP: blob links need no token
-                    file_name=name,
-                )
-            )
-        return recordings
 
     def _absolute(self, url: str) -> str:
         """`file_url` is `/api/blobs/…`: join it with the PBX address, which has no /api of its own."""
@@ -420,9 +654,23 @@ class PortSIP(Provider):
             return url
         return self.base_url + ("" if url.startswith("/") else "/") + url
 
+    def _own_host(self, url: str) -> bool:
+        return _origin(url) == _origin(self.base_url)
+
+    @asynccontextmanager
+    async def open_recording(self, recording: Recording) -> AsyncIterator[httpx.Response]:
+        """The PBX's own links get the bearer token (private recordings need it); no other host does."""
+        if self._own_host(recording.url):
+            async with self.http.stream("GET", recording.url) as response:
+                yield response
+            return
+        async with super().open_recording(replace(recording, needs_auth=False)) as response:
+            yield response
+
     async def _legs(self, session: str | None, call_id: str) -> list[Leg]:
         """The other call logs of the same session, in one filtered request."""
-        if not session:
+        endpoint = await self._ensure_endpoint()
+        if not session or not endpoint.sessions:
             return []
         params = {
             "filter": f"session_id eq {_literal(session)}",
@@ -430,7 +678,7 @@ class PortSIP(Provider):
             "orderby": "started_at asc",
             "count": "true",
         }
-        body = await self.http.request_json("GET", "api/calllogs", params=params)
+        body = await self.http.request_json("GET", endpoint.calls, params=params, expect=_listing)
         items = body.get("items") if isinstance(body, dict) else None
         legs = []
         for item in items or []:

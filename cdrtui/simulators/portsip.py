@@ -319,7 +319,26 @@ class PortSIPSim(Simulator):
         password: str = "sim-portsip-password",
         domain: str = "sim.portsip.test",
         recording_rate: float = 0.3,
+        endpoints: frozenset[str] | set[str] = frozenset({"calllogs", "cdrs", "user_cdrs"}),
+        role: str = "admin",
+        extension: str = "101",
+        skip_base: int = 0,
+        recording_shape: str = "bare",
+        private_recordings: bool = False,
     ) -> None:
+        """Knobs for what the docs leave open (issue 10):
+
+        - `endpoints`: listings this PBX serves: "calllogs" (v22.1+), "cdrs" (v22.0), "user_cdrs".
+        - `role`: "admin" reads the tenant; "user" gets 403 there and only its `extension`'s calls
+          through `/api/user/cdrs` and `/api/user/recordings`.
+        - `skip_base`: 0 (`skip` counts items skipped) or 1 (the About page's "1-based": skip=N starts
+          at item N).
+        - `recording_shape` of `/recordings` list items: "bare" (the documented id, caller, callee,
+          started_at, ended_at), "file_name" (+ a file name embedding the call-log id), "cdrs_id"
+          (+ a file name embedding another id, as the vendor example embeds the /cdrs one) or
+          "session" (+ session_id).
+        - `private_recordings`: blob links need the signed-in user's token (v22.6 tenant setting).
+        """
         super().__init__(seed=seed, knobs=knobs)
         self.calls = calls
         self.records = records
@@ -329,6 +348,12 @@ class PortSIPSim(Simulator):
         self.users: dict[tuple[str, str], str] = {(username, domain): password, ("sysadmin", ""): password}
         self.domain = domain
         self.recording_rate = recording_rate
+        self.endpoints = frozenset(endpoints)
+        self.role = role
+        self.extension = extension
+        self.skip_base = skip_base
+        self.recording_shape = recording_shape
+        self.private_recordings = private_recordings
         gap = gap_s or min(240.0, 60_000_000 / max(calls, 1))
         self.timeline = Timeline(seed, calls, anchor or default_anchor(), gap)
         self.matches = MatchCache()
@@ -398,6 +423,8 @@ class PortSIPSim(Simulator):
         if path in ("/api/auth/sign_in", "/api/auth/refresh_token"):
             return self._sign_in(req, refresh=path.endswith("refresh_token"))
         if path.startswith("/api/blobs/"):
+            if self.private_recordings and self._bearer(req) is None:
+                return self.error(401, "Unauthorized: this recording is private to the tenant's users")
             return self._blob(path.rsplit("/", 1)[-1])
         if req.method not in ("GET", "POST"):
             return self.error(405, "method not allowed")
@@ -411,14 +438,23 @@ class PortSIPSim(Simulator):
             if parts == ["auth", "user"]:
                 name, domain = user.split("@", 1)
                 return json_response(200, {"username": name, "domain": domain, "role": "Admin"})
+            own = parts[:1] == ["user"]  # /api/user/*: the signed-in user's own calls
+            if own:
+                parts = parts[1:]
+            endpoint = ("user_" if own else "") + parts[0] if parts else ""
+            if parts[:1] in (["calllogs"], ["cdrs"]) and endpoint not in self.endpoints:
+                return self.error(404, "resource not found")
+            if parts[:1] in (["calllogs"], ["cdrs"], ["recordings"]) and not own and self.role != "admin":
+                return self._errors(403, "UNKNOWN", "Permission denied: this user may only read its own call logs")
             if parts[:1] in (["calllogs"], ["cdrs"]) and len(parts) == 1:
-                return self._list_calls(req, with_session=parts[0] == "calllogs")
+                return self._list_calls(req, with_session=parts[0] == "calllogs" and not own, own=own)
             if parts[:1] in (["calllogs"], ["cdrs"]) and len(parts) == 2:
-                return self._call_detail(parts[1], flat=parts[0] == "calllogs")
+                shape = "flat" if parts[0] == "calllogs" else "object" if own else "list"
+                return self._call_detail(parts[1], shape, own=own)
             if parts == ["recordings"]:
-                return self._list_recordings(req)
+                return self._list_recordings(req, own=own)
             if parts[:1] == ["recordings"] and len(parts) == 2:
-                return self._recording_detail(parts[1])
+                return self._recording_detail(parts[1], own=own)
         except FilterError as exc:
             return self.error(400, f"field validation failed: {exc}")
         return self.error(404, "resource not found")
@@ -537,7 +573,7 @@ class PortSIPSim(Simulator):
             raise FilterError("skip must be 0 or more")
         if not 1 <= top <= 100:
             raise FilterError("top must be between 1 and 100")
-        return skip, top
+        return (max(skip - 1, 0) if self.skip_base == 1 else skip), top
 
     def _order(self, req: SimRequest, fields: Sequence[str]) -> tuple[str, bool]:
         """(field, descending) of the first sort key; ascending when none is given."""
@@ -558,7 +594,12 @@ class PortSIPSim(Simulator):
 
     # -- call logs ---------------------------------------------------------------------------
 
-    def _select(self, req: SimRequest, fields: Sequence[str], recordings: bool) -> tuple[Sequence[int], str, bool]:
+    def _own(self, record: dict[str, Any]) -> bool:
+        return self.extension in (record.get("caller"), record.get("callee"))
+
+    def _select(
+        self, req: SimRequest, fields: Sequence[str], recordings: bool, own: bool = False
+    ) -> tuple[Sequence[int], str, bool]:
         """Newest-first positions matching filter+search, and the requested order."""
         text = self._option(req, "filter")
         node = parse_filter(text, fields) if text and text.strip() else None
@@ -574,6 +615,8 @@ class PortSIPSim(Simulator):
                 return node is None and not search and not recordings
             if recordings and not self._has_recording(record):
                 return False
+            if own and not self._own(record):
+                return False
             shown = view(record)
             return (node is None or matches(node, shown)) and self._searched(search, shown, keys)
 
@@ -583,24 +626,28 @@ class PortSIPSim(Simulator):
         if hint is not None:
             return [p for p in self._hinted(*hint) if wanted(self._clean(p))], *order
         since, until, only_time = _time_bounds(node) if node is not None else (None, None, True)
+        if recordings and since is not None:  # a recording starts at the answer, up to ~30 s after the call
+            since -= 60_000_000
         window = self.timeline.window(
             None if since is None else since // 1_000_000,
             None if until is None else -(-until // 1_000_000),
             until_inclusive=True,
         )
-        if only_time and not search and not recordings:
+        if only_time and not search and not recordings and not own:
             start, stop = window.start, window.stop
             while start < stop and not wanted(self._clean(start)):
                 start += 1
             while stop > start and not wanted(self._clean(stop - 1)):
                 stop -= 1
             return range(start, stop), *order
-        key = (text, search, recordings, self.timeline.count)
+        key = (text, search, recordings, own, self.timeline.count)
         return self.matches.positions(key, window, lambda p: wanted(self._clean(p))), *order
 
-    def _page(self, req: SimRequest, fields: Sequence[str], recordings: bool) -> tuple[int, list[Any]]:
+    def _page(
+        self, req: SimRequest, fields: Sequence[str], recordings: bool, own: bool = False
+    ) -> tuple[int, list[Any]]:
         skip, top = self._paging(req)
-        positions, field, descending = self._select(req, fields, recordings)
+        positions, field, descending = self._select(req, fields, recordings, own)
         if field == "started_at":
             chosen = (
                 positions[skip : skip + top]
@@ -614,8 +661,8 @@ class PortSIPSim(Simulator):
             rows = every[skip : skip + top]
         return len(positions), rows
 
-    def _list_calls(self, req: SimRequest, with_session: bool) -> SimResponse:
-        total, rows = self._page(req, CALLLOG_FIELDS, recordings=False)
+    def _list_calls(self, req: SimRequest, with_session: bool, own: bool = False) -> SimResponse:
+        total, rows = self._page(req, CALLLOG_FIELDS, recordings=False, own=own)
         items = []
         for record in rows:
             item = self._corrupt(record)
@@ -624,16 +671,19 @@ class PortSIPSim(Simulator):
             items.append(item)
         return json_response(200, {"count": total, "items": items})
 
-    def _call_detail(self, call_id: str, flat: bool) -> SimResponse:
+    def _call_detail(self, call_id: str, shape: str, own: bool = False) -> SimResponse:
+        """`/calllogs/{id}` is flat, `/cdrs/{id}` `{"items": [..]}` without id, `/user/cdrs/{id}` `{"items": {..}}`."""
         found = self._position(call_id)
         record = None if found is None else self._clean(found)
-        if record is None:
+        if not isinstance(record, dict) or (own and not self._own(record)):
             return self.error(404, f"call log {call_id} not found")
         detail = {**record, **self._billing(record)}
-        if flat:
+        if shape == "flat":
             return json_response(200, detail)
-        detail.pop("id", None)
         detail.pop("session_id", None)
+        if shape == "object":
+            return json_response(200, {"items": detail})
+        detail.pop("id", None)
         return json_response(200, {"items": [detail]})
 
     @staticmethod
@@ -658,6 +708,7 @@ class PortSIPSim(Simulator):
 
     def _recording_view(self, record: dict[str, Any]) -> dict[str, Any]:
         cdr = str(record["id"])
+        named = str(_as_int(cdr) ^ 0x5A5A5) if self.recording_shape == "cdrs_id" else cdr
         answered = epoch_us(record.get("answered_at")) or epoch_us(record.get("started_at")) or 0
         ended = epoch_us(record.get("ended_at")) or answered
         ext = next((n for n in (record.get("callee"), record.get("caller")) if isinstance(n, str) and len(n) == 3), "0")
@@ -670,7 +721,7 @@ class PortSIPSim(Simulator):
             "started_at": stamp(answered, 3),
             "ended_at": stamp(ended, 3),
             "duration": record.get("duration"),
-            "file_name": f"{TENANT_ID}_{cdr}_{ext}_{port}_{day}.wav",
+            "file_name": f"{TENANT_ID}_{named}_{ext}_{port}_{day}.wav",
             "file_size": len(WAV),
         }
 
@@ -679,16 +730,23 @@ class PortSIPSim(Simulator):
         mac = hashlib.sha256(f"{self.seed}:{number}".encode()).digest()[:16]
         return base64.urlsafe_b64encode(number.to_bytes(8, "big") + mac).decode()
 
-    def _list_recordings(self, req: SimRequest) -> SimResponse:
-        total, rows = self._page(req, RECORDING_FIELDS, recordings=True)
-        keep = ("id", "caller", "callee", "started_at", "ended_at")
-        items = [{k: v for k, v in self._recording_view(r).items() if k in keep} for r in rows]
+    def _list_recordings(self, req: SimRequest, own: bool = False) -> SimResponse:
+        total, rows = self._page(req, RECORDING_FIELDS, recordings=True, own=own)
+        keep = {"id", "caller", "callee", "started_at", "ended_at"}
+        if self.recording_shape in ("file_name", "cdrs_id"):
+            keep.add("file_name")
+        items = []
+        for record in rows:
+            item = {k: v for k, v in self._recording_view(record).items() if k in keep}
+            if self.recording_shape == "session":
+                item["session_id"] = record.get("session_id")
+            items.append(item)
         return json_response(200, {"count": total, "items": items})
 
-    def _recording_detail(self, recording_id: str) -> SimResponse:
+    def _recording_detail(self, recording_id: str, own: bool = False) -> SimResponse:
         found = self._position(str(_as_int(recording_id) - 1))
         record = None if found is None else self._clean(found)
-        if record is None or not self._has_recording(record):
+        if not isinstance(record, dict) or not self._has_recording(record) or (own and not self._own(record)):
             return self.error(404, f"recording {recording_id} not found")
         view = self._recording_view(record)
         view.pop("id")

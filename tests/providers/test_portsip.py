@@ -7,6 +7,7 @@ import ssl
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -24,6 +25,7 @@ from cdrtui.errors import (
 )
 from cdrtui.export import order_key
 from cdrtui.model import Call, CallFilter, Direction, Status
+from cdrtui.providers.base import Recording
 from cdrtui.providers.http import RetryPolicy
 from cdrtui.providers.portsip import PortSIP
 from cdrtui.simulators.core import Knobs, SimServer
@@ -121,8 +123,13 @@ async def listing(client: PortSIP, flt: CallFilter | None = None, size: int = 10
             return calls
 
 
+def is_skip_probe(query: dict[str, str]) -> bool:
+    """The once-per-session check of how the PBX counts `skip` (two tiny requests at most)."""
+    return (query.get("skip"), query.get("top")) in (("1", "1"), ("0", "2"))
+
+
 def listing_queries(sim: PortSIPSim) -> list[dict[str, str]]:
-    return [q for method, path, q in sim.queries if path == "/api/calllogs"]
+    return [q for method, path, q in sim.queries if path == "/api/calllogs" and not is_skip_probe(q)]
 
 
 def newest_first(calls: list[Call]) -> bool:
@@ -239,7 +246,7 @@ async def test_token_is_refreshed_once_before_it_expires(connect: Callable[..., 
         first = [await client.fetch_page(CallFilter(), i, 100) for i in range(5)]
         await asyncio.sleep(1.0)  # past the lifetime: the next page must not meet a 401
         rest = [await client.fetch_page(CallFilter(), i, 100) for i in range(5, 10)]
-    assert sim.grants == {"password": 1, "refresh_token": 1}
+    assert sim.grants["password"] == 1 and sim.grants["refresh_token"] >= 1
     assert not [entry for entry in sim.log if entry[2] == 401]
     ids = [c.id for page in first + rest for c in page.calls]
     assert len(ids) == len(set(ids)) == 1000 and rest[-1].last
@@ -253,7 +260,8 @@ async def test_revoked_token_gets_one_refresh_then_succeeds(connect: Callable[..
         page = await client.fetch_page(CallFilter(), 1, 100)
     assert len(page.calls) == 100
     assert sim.grants == {"password": 1, "refresh_token": 1}
-    assert [entry[2] for entry in sim.log if entry[1] == "/api/calllogs"] == [200, 401, 200]
+    # page 0, then the skip check meets the 401, refreshes and goes on; then page 1
+    assert [entry[2] for entry in sim.log if entry[1] == "/api/calllogs"] == [200, 401, 200, 200]
 
 
 async def test_revoked_refresh_token_falls_back_to_login(connect: Callable[..., PortSIP]) -> None:
@@ -339,8 +347,11 @@ async def test_random_access_costs_one_request(connect: Callable[..., PortSIP]) 
     sim = PortSIPSim(calls=100_000, anchor=ANCHOR)
     async with connect(sim) as client:
         page = await client.fetch_page(CallFilter(), 999, 100)
-    assert sim.hits["/api/calllogs"] == 1
+        assert sim.hits["/api/calllogs"] == 3  # the session's skip check (2 tiny requests), then the page
+        other = await client.fetch_page(CallFilter(), 500, 100)
+    assert sim.hits["/api/calllogs"] == 4 and sim.hits["/api/recordings"] == 2
     assert page.calls[0].id == sim._clean(99_900)["id"] and page.last and page.total == 100_000
+    assert other.calls[0].id == sim._clean(50_000)["id"]
 
 
 async def test_pinned_snapshot_is_stable_while_calls_arrive(connect: Callable[..., PortSIP]) -> None:
@@ -605,7 +616,7 @@ async def test_details_bring_cost_recording_and_legs(connect: Callable[..., Port
     ]
     assert details.raw["billed_account"] == raw["caller"]
     assert recording.url.startswith(client.base_url + "/api/blobs/") and "/api/api/" not in recording.url
-    assert not recording.needs_auth and recording.content_type == "audio/wav"
+    assert recording.needs_auth and recording.content_type == "audio/wav"  # the PBX's own host
     assert recording.file_name and call.id in recording.file_name
     assert audio[:4] == b"RIFF" and len(audio) == recording.size
     assert details.call.recording_urls == (recording.url,)
@@ -632,8 +643,8 @@ async def test_recording_failure_keeps_the_details(connect: Callable[..., PortSI
         call = (await client.fetch_page(CallFilter(), 0, 10)).calls[0]
         sim.knobs.script = [None, 403]  # the detail passes, the recordings listing is refused
         details = await client.details(call)
-    assert details.call.id == call.id
-    assert "recordings_error" in details.extra or "legs_error" in details.extra
+    assert details.call.id == call.id and details.costs
+    assert list(details.section_errors) == ["recordings"] and "403" in details.section_errors["recordings"]
 
 
 # --- the simulator's own contract -----------------------------------------------------------------
@@ -671,3 +682,189 @@ async def test_display_names_fill_from_and_to_names(connect: Callable[..., PortS
     async with connect(sim) as client:
         calls = (await client.fetch_page(CallFilter(), 0, 10)).calls
     assert [(c.from_name, c.to_name) for c in calls] == [("Dwayne T", "Kelly C"), (None, None), (None, None)]
+
+
+# --- recordings known in the listing (issue 9; issue 10 item 8) -----------------------------------
+
+
+def _truth(sim: PortSIPSim) -> dict[str, bool]:
+    """Which generated calls have a recording, as the simulator decided it."""
+    return {r["id"]: sim._has_recording(r) for r in (sim._clean(p) for p in range(sim.timeline.count))}
+
+
+@pytest.mark.parametrize("shape", ["bare", "file_name", "cdrs_id", "session"])
+async def test_listing_knows_recordings_with_one_request_per_page(connect: Callable[..., PortSIP], shape: str) -> None:
+    sim = PortSIPSim(calls=1000, anchor=ANCHOR, recording_shape=shape, recording_rate=0.4)
+    async with connect(sim) as client:
+        calls = await listing(client)
+    pages = len(listing_queries(sim))
+    assert sim.hits["/api/recordings"] == pages == 10  # one recording listing per page of calls
+    truth = _truth(sim)
+    known = [c for c in calls if c.has_recording is not None]
+    assert [c.id for c in known if c.has_recording != truth[c.id]] == []  # never wrong where it says
+    assert len(known) >= 0.98 * len(calls) and sum(truth.values()) > 200
+    if shape in ("file_name", "session"):
+        assert len(known) == len(calls)
+    assert all(url.startswith(client.base_url + "/api/recordings/") for c in calls for url in c.recording_urls)
+    window = next(q["filter"] for _, path, q in sim.queries if path == "/api/recordings")
+    assert window.startswith("started_at ge '") and " and started_at le '" in window
+
+
+async def test_failed_recording_listing_leaves_the_page_unknown(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=300, anchor=ANCHOR)
+    async with connect(sim) as client:
+        await client.check()
+        sim.knobs.script = [None, 403]  # the page passes, its recording listing is refused
+        page = await client.fetch_page(CallFilter(), 0, 100)
+        later = await client.fetch_page(CallFilter(), 0, 100)
+    assert page.rows == 100 and all(c.has_recording is None and not c.recordings_known for c in page.calls)
+    assert any("recordings unknown" in text and "403" in text for text in client.notices)
+    assert all(c.has_recording is not None for c in later.calls)
+
+
+async def test_unidentifiable_recordings_make_calls_unknown_not_none(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=200, anchor=ANCHOR, recording_rate=0.5)
+    sim._list_recordings_orig = sim._list_recordings  # type: ignore[attr-defined]
+
+    def timeless(req: Any, own: bool = False) -> Any:  # items with nothing but an id and times
+        response = sim._list_recordings_orig(req, own)  # type: ignore[attr-defined]
+        body = httpx.Response(200, content=response.body).json()
+        body["items"] = [{"id": i["id"], "started_at": i["started_at"]} for i in body["items"]]
+        return type(response)(200, httpx.Response(200, json=body).content, response.headers)
+
+    sim._list_recordings = timeless  # type: ignore[method-assign]
+    async with connect(sim) as client:
+        page = await client.fetch_page(CallFilter(), 0, 100)
+        call = next(c for c in page.calls if _truth(sim)[c.id])
+        details = await client.details(call)
+    assert any(c.has_recording is None for c in page.calls)
+    assert all(c.has_recording is not False or not _truth(sim)[c.id] for c in page.calls)
+    assert any("could not be matched" in text for text in client.notices)
+    assert "could not be matched" in details.section_errors["recordings"]
+    assert details.call.has_recording is None
+
+
+@pytest.mark.parametrize("shape", ["bare", "file_name", "cdrs_id", "session"])
+async def test_details_find_recordings_by_what_the_pbx_documents(connect: Callable[..., PortSIP], shape: str) -> None:
+    sim = PortSIPSim(calls=400, anchor=ANCHOR, recording_shape=shape, recording_rate=0.5)
+    truth = _truth(sim)
+    async with connect(sim) as client:
+        calls = (await client.fetch_page(CallFilter(), 0, 100)).calls
+        with_rec = [c for c in calls if truth[c.id]][:3]
+        without = [c for c in calls if not truth[c.id]][:3]
+        found = [await client.details(c) for c in with_rec + without]
+    assert [len(d.recordings) for d in found] == [1, 1, 1, 0, 0, 0]
+    assert all(d.section_errors == {} for d in found)
+    assert all(d.call.recording_urls == tuple(r.url for r in d.recordings) for d in found)
+    assert all(d.call.recordings_known for d in found)
+
+
+# --- endpoint and role (issue 10 item 2) ----------------------------------------------------------
+
+
+async def test_pbx_without_calllogs_uses_cdrs_once_per_session(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=250, anchor=ANCHOR, endpoints={"cdrs", "user_cdrs"})
+    async with connect(sim) as client:
+        calls = await listing(client)
+        details = await client.details(calls[0])
+    assert len(calls) == len({c.id for c in calls}) == 250 and newest_first(calls)
+    assert sim.hits["/api/calllogs"] == 1 and sim.hits["/api/user/cdrs"] == 0  # probed once, then remembered
+    assert client.notices == ["listing /api/cdrs (this PBX has no /api/calllogs)"]
+    assert details.call.id == calls[0].id and details.call.cost is not None and details.section_errors == {}
+
+
+async def test_plain_user_reads_own_calls_through_user_cdrs(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=2000, anchor=ANCHOR, role="user", extension="101", recording_rate=0.6)
+    async with connect(sim) as client:
+        assert "own calls only" in await client.check()
+        calls = await listing(client)
+        with_rec = next(c for c in calls if c.has_recording)
+        details = await client.details(with_rec)
+    own = [r["id"] for r in (sim._clean(p) for p in range(sim.timeline.count)) if "101" in (r["caller"], r["callee"])]
+    assert [c.id for c in calls] == own and own
+    assert sim.hits["/api/calllogs"] == 1 and sim.hits["/api/cdrs"] == 0  # a 403 role skips /cdrs
+    assert sim.hits["/api/recordings"] == 0 and sim.hits["/api/user/recordings"] >= 1
+    assert client.notices == ["listing /api/user/cdrs (your own calls only)"]
+    assert len(details.recordings) == 1 and details.section_errors == {}
+
+
+async def test_no_listing_allowed_is_the_first_refusal(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=20, anchor=ANCHOR, role="user", endpoints={"calllogs", "cdrs"})
+    async with connect(sim) as client:
+        with pytest.raises(AuthError, match="admin"):
+            await client.fetch_page(CallFilter(), 0, 10)
+
+
+# --- how skip counts (issue 10 item 3) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("base", [0, 1])
+async def test_paging_is_exact_whichever_way_skip_counts(connect: Callable[..., PortSIP], base: int) -> None:
+    sim = PortSIPSim(calls=1050, anchor=ANCHOR, skip_base=base)
+    expected = [sim._clean(p)["id"] for p in range(1050)]
+    async with connect(sim) as client:
+        calls = await listing(client)
+        jump = await client.fetch_page(CallFilter(), 7, 100)
+    assert [c.id for c in calls] == expected  # nothing twice, nothing missing, in order
+    assert [c.id for c in jump.calls] == expected[700:800]
+    probes = [q for _, path, q in sim.queries if path == "/api/calllogs" and is_skip_probe(q)]
+    assert len(probes) == 1  # page 0 told the first two ids; one tiny request tells the rest
+    assert client.skip_base == base
+    assert client.notices == (["this PBX counts skip from 1: paging adjusted"] if base else [])
+
+
+async def test_random_access_first_learns_how_skip_counts(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=5000, anchor=ANCHOR, skip_base=1)
+    async with connect(sim) as client:
+        page = await client.fetch_page(CallFilter(), 42, 100)
+    assert [c.id for c in page.calls] == [sim._clean(p)["id"] for p in range(4200, 4300)]
+
+
+# --- private recording links (issue 10 item 9) ----------------------------------------------------
+
+
+@pytest.mark.parametrize("private", [False, True])
+async def test_recording_links_work_public_or_private(connect: Callable[..., PortSIP], private: bool) -> None:
+    sim = PortSIPSim(calls=300, anchor=ANCHOR, recording_rate=0.6, private_recordings=private)
+    truth = _truth(sim)
+    async with connect(sim) as client:
+        call = next(c for c in (await client.fetch_page(CallFilter(), 0, 100)).calls if truth[c.id])
+        [recording] = (await client.details(call)).recordings
+        async with client.open_recording(recording) as response:
+            audio = await response.aread()
+    assert recording.needs_auth and audio[:4] == b"RIFF"
+    bare = httpx.get(recording.url)
+    assert bare.status_code == (401 if private else 200)
+
+
+async def test_the_token_never_goes_to_another_host(connect: Callable[..., PortSIP]) -> None:
+    seen: list[str | None] = []
+
+    class Capture(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.send_header("Content-Type", "audio/wav")
+            self.send_header("Content-Length", "4")
+            self.end_headers()
+            self.wfile.write(b"RIFF")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Capture)
+    threading.Thread(target=other.serve_forever, args=(0.02,), daemon=True).start()
+    sim = PortSIPSim(calls=10, anchor=ANCHOR)
+    try:
+        async with connect(sim) as client:
+            await client.check()
+            url = f"http://127.0.0.1:{other.server_address[1]}/api/blobs/x"
+            for needs_auth in (False, True):  # whatever a record claims, another host gets no token
+                async with client.open_recording(Recording(url=url, needs_auth=needs_auth)) as response:
+                    assert await response.aread() == b"RIFF"
+            async with client.http.stream("GET", url) as response:  # the auth itself refuses too
+                await response.aread()
+    finally:
+        other.shutdown()
+        other.server_close()
+    assert seen == [None, None, None]
