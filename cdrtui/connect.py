@@ -10,7 +10,7 @@ from .config import Profile
 from .errors import ConfigError
 from .providers.base import CredentialField, Provider, ProviderSpec
 from .providers.http import RetryPolicy, TransportState
-from .providers.registry import BUILTIN, provider_class, provider_ids
+from .providers.registry import is_provider, provider_class, provider_ids
 from .secrets import resolve_secret
 
 Prompt = Callable[[CredentialField], "str | None"]
@@ -37,7 +37,7 @@ def connection_from(base_url: str | None, ca_bundle: str | None, insecure: bool)
 
 
 def spec_of(provider_id: str) -> ProviderSpec:
-    if provider_id not in BUILTIN and provider_id not in provider_ids():  # built-ins need no entry-point scan
+    if not is_provider(provider_id):
         raise ConfigError(f"unknown provider {provider_id!r}; choose one of {', '.join(provider_ids())}")
     return provider_class(provider_id).spec
 
