@@ -7,20 +7,23 @@ import asyncio
 import os
 import re
 import sys
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import CdrError, ConfigError
 from .filters import LABELS
-from .model import Call, CallFilter
+from .model import CallFilter
 from .providers.registry import BUILTIN
+from .stats import GROUPINGS
 
 if TYPE_CHECKING:
     from .config import Config, Profile
     from .connect import Connection
     from .filters import FilterSpec
+    from .listing import Listing
     from .providers.base import Provider
+    from .stats import Stats
 
 PROVIDERS = tuple(BUILTIN)
 EXIT_USAGE = 2  # the others come from the error (CdrError.exit_code)
@@ -85,11 +88,26 @@ def calls_parser() -> argparse.ArgumentParser:
     return p
 
 
+def stats_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="cdrtui stats",
+        description="Totals for the calls `cdrtui calls` would list: counts per status, answer-seizure "
+        "ratio, average and total talk time, cost per currency, calls without a cost.",
+    )
+    p.add_argument("provider", choices=[*PROVIDERS, "all"])
+    _filter_args(p)
+    p.add_argument("--by", choices=list(GROUPINGS), help="one row per group")
+    p.add_argument("--local", action="store_true", help="days and hours in local time (default: UTC)")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    _connection_args(p)
+    return p
+
+
 def tui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cdrtui",
         description="Browse call detail records from VoIP providers. Commands: "
-        "calls PROVIDER, login PROVIDER, profiles, simulate; or PROVIDER to browse one provider "
+        "calls PROVIDER, stats PROVIDER, login PROVIDER, profiles, simulate; or PROVIDER to browse one provider "
         "with credentials from the environment.",
         epilog="Precedence: command-line flags > profile > environment > defaults.",
     )
@@ -192,62 +210,31 @@ def _providers_for(args: argparse.Namespace) -> list[Provider]:
 
 
 async def _run_calls(args: argparse.Namespace, flt: CallFilter) -> int:
-    from .export import make_writer, merge_newest_first, tie_sorted, write_stream
-    from .paging import PagedSource, now_utc
+    from .export import make_writer, write_stream
+    from .listing import Listing
 
-    providers = _providers_for(args)
-    snapshot = now_utc()
-    streams: list[AsyncGenerator[Call, None]] = []
+    listing = Listing(_providers_for(args), flt, limit=args.limit)
     try:
-        for provider in providers:
-            if not can_match(provider, flt):
-                continue
-            source = PagedSource(provider, flt, snapshot=snapshot)
-            if source.implied_days:
-                note(f"{provider.id}: no --since given; listing the last {source.implied_days} days")
-            streams.append(source.iter_calls(limit=args.limit))
-        stream = streams[0] if len(streams) == 1 else merge_newest_first(streams)  # none: an empty merge
-        writer = make_writer(args.format, sys.stdout)
-        written = 0
-
-        async def counted(calls: AsyncIterator[Call]) -> AsyncIterator[Call]:
-            nonlocal written
-            async for call in calls:
-                yield call
-                written += 1
-
-        try:
-            await write_stream(counted(tie_sorted(stream)), writer, limit=args.limit)
-        except CdrError as exc:
-            if written:  # say so on the one error line: a partial file must not pass for a complete one
-                exc.message += f"; the output is INCOMPLETE ({written:,} calls were written before this)"
-            raise
+        for text in listing.notes:
+            note(text)
+        writer = make_writer(args.format, sys.stdout, lazy=True)
+        await write_stream(listing.stream(), writer, limit=args.limit)
+        if not listing.failures and args.format == "csv":
+            writer.start()  # type: ignore[attr-defined]  # an empty result is still a CSV file
+            writer.close()
     finally:
-        for iterator in streams:  # stops their prefetches (a --limit can end the export early)
-            await iterator.aclose()
-        for provider in providers:
-            await provider.aclose()
-        print_notices(providers)
-    return 0
+        await listing.aclose()
+    return _finish(listing)
 
 
-def can_match(provider: Provider, flt: CallFilter) -> bool:
-    """False (and says why on stderr) when the provider's listing can't answer the filter."""
-    if flt.has_recording and not provider.spec.recordings_in_listing:
-        pid = provider.id
-        note(f"{pid}: recordings are not available from this API's listing; no {pid} calls can match --has-recording")
-        return False
-    return True
-
-
-def print_notices(providers: Sequence[Provider], shown: set[tuple[str, str]] | None = None) -> None:
-    """What each provider said about the account (Provider.notices), once per run."""
-    shown = set() if shown is None else shown
-    for provider in providers:
-        for text in provider.notices:
-            if (provider.id, text) not in shown:
-                shown.add((provider.id, text))
-                note(f"{provider.id}: {text}")
+def _finish(listing: Listing) -> int:
+    """Provider notices, then one error line per failed provider; the first failure's exit code."""
+    for text in listing.notices():
+        note(text)
+    failures = listing.failure_messages(_explain)
+    for text, _ in failures:
+        err(text)
+    return failures[0][1] if failures else 0
 
 
 def _debug_log(args: argparse.Namespace) -> None:
@@ -259,13 +246,18 @@ def _debug_log(args: argparse.Namespace) -> None:
 
 def cmd_calls(argv: Sequence[str]) -> int:
     args = calls_parser().parse_args(signed_times(argv))
+    return _guard(args, lambda flt: _run_calls(args, flt))
+
+
+def _guard(args: argparse.Namespace, run: Callable[[CallFilter], Coroutine[Any, Any, int]]) -> int:
+    """Parse the filter, run, and turn every failure into one line and an exit code."""
     _debug_log(args)
     try:
         flt = parse_filter(args)
         if args.limit == 0:
             return 0
         _tune_gc_for_streaming()
-        return asyncio.run(_run_calls(args, flt))
+        return asyncio.run(run(flt))
     except UsageError as exc:
         err(str(exc))
         return EXIT_USAGE
@@ -273,7 +265,7 @@ def cmd_calls(argv: Sequence[str]) -> int:
         if args.debug:
             import logging
 
-            logging.getLogger("cdrtui").exception("calls failed")
+            logging.getLogger("cdrtui").exception("command failed")
         err(_explain(exc))
         return exc.exit_code
     except BrokenPipeError:
@@ -281,6 +273,60 @@ def cmd_calls(argv: Sequence[str]) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
+
+
+def cmd_stats(argv: Sequence[str]) -> int:
+    args = stats_parser().parse_args(signed_times(argv))
+    args.limit = None
+    return _guard(args, lambda flt: _run_stats(args, flt))
+
+
+async def _run_stats(args: argparse.Namespace, flt: CallFilter) -> int:
+    from .listing import Listing
+    from .stats import Stats, collect
+
+    listing = Listing(_providers_for(args), flt)
+    stats = Stats(args.by, args.local)
+    progress = Progress() if sys.stderr.isatty() else None
+    try:
+        for text in listing.notes:
+            note(text)
+        await collect(listing.stream(), stats, progress)
+    finally:
+        if progress is not None:
+            progress.clear()
+        await listing.aclose()
+    if not listing.failures:  # failed figures would pass for real ones
+        _print_stats(stats, args.format)
+    return _finish(listing)
+
+
+def _print_stats(stats: Stats, fmt: str) -> None:
+    import json
+
+    from .stats import csv_rows, table_lines
+
+    if fmt == "json":
+        print(json.dumps(stats.to_dict(), ensure_ascii=False))
+    elif fmt == "csv":
+        import csv
+
+        csv.writer(sys.stdout, lineterminator="\n").writerows(csv_rows(stats))
+    else:
+        print("\n".join(table_lines(stats)))
+    sys.stdout.flush()
+
+
+class Progress:
+    """`N calls…` on one stderr line that rewrites itself (only when stderr is a terminal)."""
+
+    def __call__(self, seen: int) -> None:
+        sys.stderr.write(f"\rcdrtui: {seen:,} calls…")
+        sys.stderr.flush()
+
+    def clear(self) -> None:
+        sys.stderr.write("\r\x1b[K")
+        sys.stderr.flush()
 
 
 def _tune_gc_for_streaming() -> None:
@@ -477,7 +523,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         root.addHandler(logging.NullHandler())
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv else None
-    handlers = {"calls": cmd_calls, "login": cmd_login, "profiles": cmd_profiles, "simulate": cmd_simulate}
+    handlers = {
+        "calls": cmd_calls,
+        "stats": cmd_stats,
+        "login": cmd_login,
+        "profiles": cmd_profiles,
+        "simulate": cmd_simulate,
+    }
     if command in handlers:
         return handlers[command](argv[1:])
     return cmd_tui(argv)

@@ -119,12 +119,24 @@ def csv_row(call: Call) -> list[Any]:
 
 
 class CsvWriter:
-    def __init__(self, out: TextIO) -> None:
+    """`lazy`: the header goes out with the first row (or `start()`), so a command that fails
+    before any row prints nothing that looks like an empty result."""
+
+    def __init__(self, out: TextIO, lazy: bool = False) -> None:
         self.out = LineBuffer(out)
         self.writer = csv.writer(self.out, lineterminator="\n")
-        self.writer.writerow(CALL_KEYS)
+        self.started = False
+        if not lazy:
+            self.start()
+
+    def start(self) -> None:
+        if not self.started:
+            self.started = True
+            self.writer.writerow(CALL_KEYS)
 
     def write(self, call: Call) -> None:
+        if not self.started:
+            self.start()
         self.writer.writerow(csv_row(call))
 
     def close(self) -> None:
@@ -146,6 +158,9 @@ TABLE_COLUMNS: Sequence[tuple[str, int | None, Callable[[Call], str]]] = (
 )
 
 
+RIGHT_ALIGNED = frozenset({"COST"})
+
+
 def fit(text: str, width: int) -> str:
     """Pad or cut to exactly `width` terminal cells (wide characters count twice)."""
     from rich.cells import set_cell_size
@@ -154,32 +169,45 @@ def fit(text: str, width: int) -> str:
 
 
 class TableWriter:
-    """Fixed-width columns, written as the rows stream in; every provider string sanitised."""
+    """Fixed-width columns, written as the rows stream in; every provider string sanitised.
+    `lazy`: the header goes out with the first row (see CsvWriter)."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, lazy: bool = False) -> None:
         self.out = LineBuffer(out)
-        self.out.write(self._line([h for h, _, _ in TABLE_COLUMNS]))
+        self.started = False
+        if not lazy:
+            self.start()
+
+    def start(self) -> None:
+        if not self.started:
+            self.started = True
+            self.out.write(self._line([h for h, _, _ in TABLE_COLUMNS]))
 
     def _line(self, cells: list[str]) -> str:
         parts = []
-        for (_, width, _), cell in zip(TABLE_COLUMNS, cells, strict=True):
+        for (header, width, _), cell in zip(TABLE_COLUMNS, cells, strict=True):
+            if header in RIGHT_ALIGNED and width:
+                cell = " " * (width - len(cell)) + cell  # fixed decimals + padded unit: points line up
             parts.append(fit(cell, width) if width else cell)
         return "  ".join(parts).rstrip() + "\n"
 
     def write(self, call: Call) -> None:
+        if not self.started:
+            self.start()
         self.out.write(self._line([sanitize(get(call), 200) for _, _, get in TABLE_COLUMNS]))
 
     def close(self) -> None:
         self.out.flush()
 
 
-def make_writer(fmt: str, out: TextIO) -> Writer:
+def make_writer(fmt: str, out: TextIO, *, lazy: bool = False) -> Writer:
+    """`lazy`: headers (CSV, table) only with the first row."""
     if fmt == "jsonl":
         return JsonlWriter(out)
     if fmt == "csv":
-        return CsvWriter(out)
+        return CsvWriter(out, lazy)
     if fmt == "table":
-        return TableWriter(out)
+        return TableWriter(out, lazy)
     raise ValueError(f"unknown format {fmt!r}")
 
 

@@ -1,0 +1,94 @@
+"""One filtered, newest-first stream over several providers, where one provider failing ends only
+its own part: `calls`, `stats` (and the TUI's totals) read the others on and report the failure."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from datetime import datetime
+
+from .errors import CdrError
+from .model import Call, CallFilter
+from .providers.base import Provider
+
+
+def cannot_match(provider: Provider, flt: CallFilter) -> str | None:
+    """Why no call of this provider can match the filter, or None."""
+    if flt.has_recording and not provider.spec.recordings_in_listing:
+        pid = provider.id
+        return f"{pid}: recordings are not available from this API's listing; no {pid} calls can match --has-recording"
+    return None
+
+
+class Listing:
+    """The matching calls of `providers`, newest first (ties by id), streamed in constant memory.
+
+    `notes` are what to tell the user before reading (windows implied, filters that can't match);
+    `failures` fill in as providers fail; `written` counts the calls read from `stream()`."""
+
+    def __init__(
+        self,
+        providers: Sequence[Provider],
+        flt: CallFilter,
+        *,
+        snapshot: datetime | None = None,
+        limit: int | None = None,
+    ) -> None:
+        from .paging import PagedSource, now_utc
+
+        self.providers = list(providers)
+        self.snapshot = snapshot or now_utc()
+        self.notes: list[str] = []
+        self.failures: list[tuple[Provider, CdrError]] = []
+        self.written = 0
+        self._streams: list[AsyncGenerator[Call, None]] = []
+        self.sources: list[PagedSource] = []
+        for provider in self.providers:
+            why = cannot_match(provider, flt)
+            if why:
+                self.notes.append(why)
+                continue
+            source = PagedSource(provider, flt, snapshot=self.snapshot)
+            if source.implied_days:
+                self.notes.append(f"{provider.id}: no --since given; listing the last {source.implied_days} days")
+            self.sources.append(source)
+            self._streams.append(self._guarded(provider, source.iter_calls(limit=limit)))
+
+    async def _guarded(self, provider: Provider, calls: AsyncGenerator[Call, None]) -> AsyncGenerator[Call, None]:
+        try:
+            async for call in calls:
+                yield call
+        except CdrError as exc:
+            self.failures.append((provider, exc))
+        finally:
+            await calls.aclose()  # stops its prefetches (a --limit can end the stream early)
+
+    async def stream(self) -> AsyncIterator[Call]:
+        from .export import merge_newest_first, tie_sorted
+
+        streams = self._streams
+        merged = streams[0] if len(streams) == 1 else merge_newest_first(streams)
+        async for call in tie_sorted(merged):
+            self.written += 1
+            yield call
+
+    def failure_messages(self, explain: object = str) -> list[tuple[str, int]]:
+        """(message, exit code) per failed provider, saying what the output lacks."""
+        out = []
+        for provider, exc in self.failures:
+            text = explain(exc) if callable(explain) else str(exc)
+            if len(self.providers) > 1:
+                text += f"; the other providers' calls were listed, {provider.id}'s are missing"
+            elif self.written:  # a partial file must not pass for a complete one
+                text += f"; the output is INCOMPLETE ({self.written:,} calls were written before this)"
+            out.append((text, exc.exit_code))
+        return out
+
+    def notices(self) -> list[str]:
+        """What each provider said about the account (Provider.notices), `provider: text`."""
+        return [f"{p.id}: {text}" for p in self.providers for text in p.notices]
+
+    async def aclose(self) -> None:
+        for stream in self._streams:
+            await stream.aclose()
+        for provider in self.providers:
+            await provider.aclose()
