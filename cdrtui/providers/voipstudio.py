@@ -14,17 +14,23 @@ import base64
 import json
 import re
 from collections.abc import Awaitable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
-from ..errors import BadResponse, ConfigError, NotFound
-from ..model import Call, CallFilter, Direction, Page, Status
+from ..errors import AuthError, BadResponse, CdrError, ConfigError, NotFound, ProviderError, RateLimited
+from ..model import Call, CallFilter, Direction, Page, Status, flag_impossible
 from ..timeparse import UTC
 from .base import CallDetails, CostLine, CredentialField, Fields, Provider, ProviderSpec, Recording, kept, stable_id
 from .http import ApiError, HttpClient, Kind, has_list
 
 MAX_LIMIT = 5000  # the largest page official code asks for (spec §5)
+# A page's recordings are asked for by `timestamp` from a little before its first call starts to a
+# while after its last one ends (the recording's time is not documented: start, answer or end).
+WINDOW_BEFORE_S, WINDOW_AFTER_S = 60, 300
+MAX_MONITOR_PAGES = 10
+T = TypeVar("T")
 TOKEN_HELP = "an API token from VoIPstudio → Settings → API tokens"
 USER_HELP = "the numeric user id the token belongs to; only needed for HTTP Basic auth"
 DIRECTIONS = {"I": Direction.INBOUND, "M": Direction.INBOUND, "O": Direction.OUTBOUND}
@@ -102,6 +108,9 @@ class VoIPstudio(Provider):
         if user_id and not user_id.isdigit():
             raise ConfigError("the user id (CDRTUI_VOIPSTUDIO_USER_ID) must be a number, e.g. 482913", self.id)
         self.token, self.user_id = token, user_id or None
+        # What this account refused, learnt once (issue 10): don't ask again, work around it.
+        self._window_refused = False  # /monitors by timestamp
+        self._live_filter_refused = False  # /monitors by live_id
 
     def secrets(self) -> list[str]:
         return [*super().secrets(), self.token]
@@ -181,7 +190,60 @@ class VoIPstudio(Provider):
         if isinstance(total, bool) or not isinstance(total, int) or not _believable(total, offset, rows, size):
             total = None  # e.g. an empty page although total says more: the data wins
         last = rows < size or (total is not None and offset + rows >= total)
-        return Page([self.parse(record) for record in data], rows=rows, total=total, last=last)
+        pairs = [(self.parse(record), _live_id(record)) for record in data]
+        await self._join_recordings(pairs)
+        return Page([call for call, _ in pairs], rows=rows, total=total, last=last)
+
+    async def _join_recordings(self, pairs: list[tuple[Call, int | None]]) -> None:
+        """One `/monitors` request for the page's time window, joined to its calls by live_id
+        (issue 9): Rec and --has-recording are then exact without a request per call. A call
+        this can't vouch for (no live_id, unknown times, the request failed) is "unknown"."""
+        for call, _ in pairs:
+            call.recordings_known = False
+        placed = [(c, live) for c, live in pairs if live is not None and c.started_at and c.ended_at]
+        if not placed or self._window_refused:
+            return
+        low = min(c.started_at for c, _ in placed if c.started_at)
+        high = max(c.ended_at for c, _ in placed if c.ended_at)
+        try:
+            monitors = await self.monitors_between(low, high)
+        except CdrError as exc:  # e.g. a role that may not read recordings (403)
+            if getattr(exc, "status", None) == 400:  # the filter itself was refused: every page would be
+                self._window_refused = True
+            self.notice(f"recordings could not be listed with the calls ({exc.message}): Rec shows ? for them")
+            return
+        found: dict[int, list[str]] = {}
+        for monitor in _by_id(monitors):
+            live = _live_id(monitor)
+            if live is not None:
+                found.setdefault(live, []).append(self.recording_url(str(monitor["id"])))
+        for call, live in pairs:
+            if live is not None and (live in found or (call.started_at and call.ended_at)):
+                call.recording_urls = tuple(found.get(live, ()))
+                call.recordings_known = True
+
+    async def monitors_between(self, low: datetime, high: datetime) -> list[Any]:
+        """The recordings made while calls in [low, high] ran (`timestamp`, a filter the
+        official CLI uses), a little beyond each end; normally one request."""
+        window = [
+            _condition("timestamp", "gte", _utc_text(low - timedelta(seconds=WINDOW_BEFORE_S))),
+            _condition("timestamp", "lte", _utc_text(high + timedelta(seconds=WINDOW_AFTER_S))),
+        ]
+        collected: list[Any] = []
+        for page in range(1, MAX_MONITOR_PAGES + 1):
+            params = {"page": page, "limit": MAX_LIMIT, "sort": "id", "dir": "DESC", "filter": _json(window)}
+            body = await self.http.request_json("GET", "monitors", params=params, expect=has_list("data"))
+            data = body.get("data") if isinstance(body, Mapping) else None
+            if not isinstance(data, list):
+                raise BadResponse("the /monitors response has no data list", self.id)
+            collected.extend(data)
+            total = body.get("total")
+            if len(data) < MAX_LIMIT or (type(total) is int and len(collected) >= total):
+                return collected
+        raise ProviderError(f"more than {MAX_MONITOR_PAGES * MAX_LIMIT} recordings in one page's time", self.id)
+
+    def recording_url(self, monitor_id: str) -> str:
+        return f"{self.base_url}/monitors/{quote(monitor_id, safe='')}.mp3"
 
     def parse(self, raw: Any) -> Call:
         """One CDR (design.md §2.1 and §2.2, voipstudio column). Ints where strings belong are kept as text."""
@@ -230,21 +292,49 @@ class VoIPstudio(Provider):
         )
 
     async def details(self, call: Call) -> CallDetails:
-        """`/cdrs/{id}`, then its SIP trace and its recordings (`/monitors` by live_id) together."""
+        """The CDR, its SIP trace and its recordings, each loading and failing on its own
+        (issue 10 item 7): one refused sub-request leaves the others on screen."""
         if not call.id.isdigit():  # the record had no id: nothing to ask the API about
             return CallDetails(call=call, raw=call.raw, costs=self.costs(call.raw), extra={"note": "no CDR id"})
-        body = await self.http.request_json("GET", f"cdrs/{call.id}")
+        live = _live_id(call.raw)  # known from the listing: all three requests at once
+        looked_up = _settle(self.call_monitors(live, call)) if live is not None else _skipped()
+        (record, record_error), (trace, trace_error), (monitors, monitors_error) = await asyncio.gather(
+            _settle(self.record(call.id)), _settle(self.trace(call.id)), looked_up
+        )
+        if isinstance(record_error, (NotFound, AuthError)):
+            raise record_error  # the call is gone, or the credentials are: nothing to show
+        fresh = self.parse(record) if record is not None else replace(call)
+        flag_impossible(fresh)
+        if live is None and record is not None:
+            live = _live_id(record)
+            if live is not None:
+                monitors, monitors_error = await _settle(self.call_monitors(live, fresh))
+        details = CallDetails(call=fresh, raw=record if record is not None else call.raw, trace=trace)
+        details.costs = self.costs(details.raw)
+        for section, error in (("record", record_error), ("trace", trace_error)):
+            if error is not None:
+                details.section_errors[section] = error.message
+        if monitors_error is not None:
+            details.section_errors["recordings"] = monitors_error.message
+            fresh.recording_urls, fresh.recordings_known = call.recording_urls, call.recordings_known
+        elif live is None:
+            fresh.recording_urls, fresh.recordings_known = (), False
+            details.extra["note"] = "the CDR has no live_id: its recordings can't be looked up"
+        else:  # the call in details carries exactly the recordings the panel shows
+            for monitor in _by_id(monitors or []):
+                self._add_recording(details, monitor)
+            fresh.recording_urls = tuple(r.url for r in details.recordings)
+            fresh.recordings_known = True
+        if live is not None:
+            details.extra["live_id"] = live
+        return details
+
+    async def record(self, cdr_id: str) -> Mapping[str, Any]:
+        body = await self.http.request_json("GET", f"cdrs/{cdr_id}")
         record = body.get("data") if isinstance(body, Mapping) else None
         if not isinstance(record, Mapping):
             raise BadResponse("the /cdrs/{id} response has no data", self.id)
-        live_id = Fields(record).integer("live_id")
-        trace, monitors = await _both(self.trace(call.id), self.monitors(live_id))
-        details = CallDetails(call=self.parse(record), raw=record, costs=self.costs(record), trace=trace)
-        for monitor in monitors:
-            self._add_recording(details, monitor)
-        if live_id is not None:
-            details.extra["live_id"] = live_id
-        return details
+        return record
 
     async def trace(self, cdr_id: str) -> str | None:
         """The SIP trace as text; a 404 means the call has none."""
@@ -254,15 +344,28 @@ class VoIPstudio(Provider):
             return None
         return response.content.decode("utf-8", errors="replace") or None
 
-    async def monitors(self, live_id: int | None) -> list[Any]:
-        if live_id is None:
-            return []
+    async def call_monitors(self, live_id: int, call: Call) -> list[Any]:
+        """A call's recordings: `/monitors` filtered on live_id (spec §8, an assumption no public
+        client relies on); if the API refuses that filter, its time window joined by live_id."""
+        if not self._live_filter_refused:
+            try:
+                return await self.monitors(live_id)
+            except ProviderError as exc:
+                if exc.status != 400 or isinstance(exc, (NotFound, RateLimited)):
+                    raise
+                self._live_filter_refused = True
+                self.notice("the API refuses to filter recordings by live_id: details match them by time")
+        if call.started_at is None or call.ended_at is None:
+            raise ProviderError("the call's times are unknown, so its recordings can't be matched", self.id)
+        return [m for m in await self.monitors_between(call.started_at, call.ended_at) if _live_id(m) == live_id]
+
+    async def monitors(self, live_id: int) -> list[Any]:
         params = {
             "page": 1,
             "limit": 100,
             "sort": "id",
             "dir": "ASC",
-            "filter": json.dumps([_condition("live_id", "eq", live_id)], separators=(",", ":")),
+            "filter": _json([_condition("live_id", "eq", live_id)]),
         }
         body = await self.http.request_json("GET", "monitors", params=params)
         data = body.get("data") if isinstance(body, Mapping) else None
@@ -282,7 +385,7 @@ class VoIPstudio(Provider):
         name = "_".join(p for p in (stamp[:8] + "-" + stamp[8:14] if stamp else "", f"{caller}-{called}") if p)
         details.recordings.append(
             Recording(
-                url=f"{self.base_url}/monitors/{quote(monitor_id, safe='')}.mp3",
+                url=self.recording_url(monitor_id),
                 label=label,
                 size=f.integer("size"),
                 content_type="audio/mpeg",
@@ -352,10 +455,33 @@ def _plus(f: Fields, key: str, when: datetime, seconds: int) -> datetime | None:
         return None
 
 
-async def _both(trace: Awaitable[str | None], monitors: Awaitable[list[Any]]) -> tuple[str | None, list[Any]]:
-    """Run both lookups; re-raise the first failure only after both have finished."""
-    results = await asyncio.gather(trace, monitors, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results[0], results[1]
+async def _settle(job: Awaitable[T]) -> tuple[T | None, CdrError | None]:
+    """A section's result or its error (a bug still raises: it must not pass as a message)."""
+    try:
+        return await job, None
+    except CdrError as exc:
+        return None, exc
+
+
+async def _skipped() -> tuple[list[Any] | None, CdrError | None]:
+    return None, None
+
+
+def _json(conds: list[dict[str, Any]]) -> str:
+    return json.dumps(conds, separators=(",", ":"))
+
+
+def _live_id(raw: Any) -> int | None:
+    """A record's live_id: the CDR ↔ recording join key (spec §4.1, §8)."""
+    if not isinstance(raw, Mapping):
+        return None
+    value = raw.get("live_id")
+    if type(value) is int:
+        return value
+    return value and Fields(raw).integer("live_id")
+
+
+def _by_id(monitors: list[Any]) -> list[Mapping[str, Any]]:
+    """Recordings with an id, each once, oldest (smallest id) first."""
+    unique = {str(m["id"]): m for m in monitors if isinstance(m, Mapping) and Fields(m).text("id") is not None}
+    return sorted(unique.values(), key=lambda m: (0, int(m["id"])) if str(m["id"]).isdigit() else (1, str(m["id"])))

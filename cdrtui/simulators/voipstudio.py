@@ -61,6 +61,7 @@ MONITOR_FILTERS = frozenset(
     {"id", "timestamp", "caller", "called", "duration", "type", "live_id", "user_id", "context", "size"}
 )
 SORTABLE = {"cdrs": frozenset({"id", "calldate"}), "monitors": frozenset({"id", "timestamp"})}
+# A recording's timestamp is at most this long after its call's calldate (ringing + half the talk).
 
 # (id, name, extension) of the account's users; the first owns the simulator's token.
 USERS = (
@@ -131,6 +132,8 @@ OUTCOMES = {
 OUT_DESTINATIONS = _table([("out", 14), ("callmeback", 1), ("webcall", 1)], 16)
 # Talk time, log-uniform from 3 s to 40 min.
 BILLSEC = tuple(int(3 * math.exp(k / 1023 * math.log(800))) for k in range(1024))
+MONITOR_LAG = 26 + max(BILLSEC)
+TRANSCRIPT = "Agent: VoIPstudio, how can I help?\nCaller: I have a question…"
 
 # Properties a filter can test without generating the whole record (Core, plus two derived).
 CHEAP = frozenset({"type", "context", "destination", "disposition", "t_cause", "billsec", "duration"})
@@ -318,9 +321,19 @@ class VoIPstudioSim(Simulator):
         token_idle_timeout: float | None = None,
         session_idle_timeout: float = 1800.0,
         two_factor: bool = False,
+        sortable: frozenset[str] | set[str] | None = None,
+        monitor_filters: frozenset[str] | set[str] | None = None,
+        monitors: list[dict[str, Any]] | None = None,
     ) -> None:
+        """`sortable`: the CDR properties `sort` accepts (issue 10: a real account may refuse
+        `calldate`; the official CLI sorts by `id`). `monitor_filters`: the properties `/monitors`
+        may be filtered on (the `live_id` lookup is an assumption, spec §8). `monitors`: the
+        recordings of hand-written `records`."""
         super().__init__(seed=seed, knobs=knobs)
         self.records = records
+        self.monitor_records = list(monitors or [])
+        self.sortable = frozenset(SORTABLE["cdrs"] if sortable is None else sortable)
+        self.monitor_filters = frozenset(MONITOR_FILTERS if monitor_filters is None else monitor_filters)
         self.timeline = Timeline(seed, calls if records is None else 0, anchor or default_anchor(), gap_s)
         self.matches = MatchCache(size=6)
         self.user_id = USERS[0][0]
@@ -467,42 +480,49 @@ class VoIPstudioSim(Simulator):
 
     # -- monitors (recordings) --------------------------------------------------------------------
     def monitor(self, monitor_id: int) -> dict[str, Any] | None:
+        if self.records is not None:
+            return next((m for m in self.monitor_records if m.get("id") == monitor_id), None)
         n, k = divmod(monitor_id - MONITOR_BASE, 2)
         if self.serial_of(ID_BASE + n) is None or monitor_id < MONITOR_BASE:
             return None
-        g, ts = self._key(n)
-        c = self.core(g)
-        if k >= c.monitors:
-            return None
-        rec = self.record(n, corrupt=False)
-        half = c.billsec // 2 if c.monitors == 2 else 0
-        seconds = c.billsec - half if k else (half or c.billsec)
-        r = Rand(self.seed, g, 3 + k)
-        transcript = r.chance(0.25)
-        return {
-            "id": monitor_id,
-            "called": rec["dst"],
-            "caller": rec["src"],
-            "context": rec["context"],
-            "dst_id": rec["dst_id"],
-            "dst_name": rec["dst_name"],
-            "duration": seconds,
-            "live_id": rec["live_id"],
-            "sentiment": r.choice(("positive", "neutral", "negative")) if transcript else "",
-            "sip_endpoint_id": rec["sip_endpoint_id"],
-            "size": 417 + seconds * MP3_BYTES_PER_SECOND,
-            "src_id": rec["src_id"],
-            "summary": "Caller asked about an invoice; agent resolved it." if transcript else "",
-            "timestamp": _utc(ts + c.ring + (half if k else 0)),
-            "transcript": "Agent: VoIPstudio, how can I help?\nCaller: I have a question…" if transcript else "",
-            "type": rec["type"],
-            "user_id": rec["user_id"],
-        }
+        found = self.monitors_of(n)
+        return found[k] if k < len(found) else None
 
     def monitors_of(self, n: int) -> list[dict[str, Any]]:
         """The recordings of the CDR with serial n (0, 1 or 2), oldest first."""
-        found = [self.monitor(MONITOR_BASE + 2 * n + k) for k in (0, 1)]
-        return [m for m in found if m is not None]
+        g, ts = self._key(n)
+        c = self.core(g)
+        if not c.monitors:
+            return []
+        rec = self.record(n, corrupt=False)
+        half = c.billsec // 2 if c.monitors == 2 else 0
+        found = []
+        for k in range(c.monitors):
+            seconds = c.billsec - half if k else (half or c.billsec)
+            r = Rand(self.seed, g, 3 + k)
+            transcript = r.chance(0.25)
+            found.append(
+                {
+                    "id": MONITOR_BASE + 2 * n + k,
+                    "called": rec["dst"],
+                    "caller": rec["src"],
+                    "context": rec["context"],
+                    "dst_id": rec["dst_id"],
+                    "dst_name": rec["dst_name"],
+                    "duration": seconds,
+                    "live_id": rec["live_id"],
+                    "sentiment": r.choice(("positive", "neutral", "negative")) if transcript else "",
+                    "sip_endpoint_id": rec["sip_endpoint_id"],
+                    "size": 417 + seconds * MP3_BYTES_PER_SECOND,
+                    "src_id": rec["src_id"],
+                    "summary": "Caller asked about an invoice; agent resolved it." if transcript else "",
+                    "timestamp": _utc(ts + c.ring + (half if k else 0)),
+                    "transcript": TRANSCRIPT if transcript else "",
+                    "type": rec["type"],
+                    "user_id": rec["user_id"],
+                }
+            )
+        return found
 
     # -- routing ----------------------------------------------------------------------------------
     def _local_path(self, path: str) -> str | None:
@@ -666,10 +686,12 @@ class VoIPstudioSim(Simulator):
     def _list(self, req: SimRequest, resource: str) -> SimResponse:
         page, limit = self._int(req, "page", 1), self._int(req, "limit", DEFAULT_LIMIT)
         page, limit = max(page, 1), min(max(limit, 1), MAX_LIMIT)
-        ascending = self._ascending(req, resource)
-        allowed = CDR_FILTERS if resource == "cdrs" else MONITOR_FILTERS
+        prop, ascending = self._sort(req, resource)
+        allowed = CDR_FILTERS if resource == "cdrs" else self.monitor_filters
         conds = parse_filter(req.arg("filter"), allowed)
         ids = self._cdr_serials(conds) if resource == "cdrs" else self._monitor_ids(conds)
+        if self.records is not None and resource == "cdrs" and prop == "id":
+            ids = self._by_record_id(ids)  # hand-written records come newest first by calldate
         total, start = len(ids), (page - 1) * limit
         if ascending:
             chosen = ids[max(total - start - limit, 0) : max(total - start, 0)][::-1]
@@ -677,8 +699,10 @@ class VoIPstudioSim(Simulator):
             chosen = ids[start : start + limit]
         if resource == "cdrs":
             data = [self.record(n) for n in chosen]
+        elif self.records is not None:
+            data = [self.monitor_records[i] for i in chosen]
         else:
-            data = [self.monitor(m) for m in chosen]
+            data = [m if isinstance(m, dict) else self.monitor(m) for m in chosen]
         return json_response(200, {"data": data, "total": total})
 
     @staticmethod
@@ -691,9 +715,19 @@ class VoIPstudioSim(Simulator):
         except ValueError:
             raise FilterError("Validation error", name, "This value is not valid.") from None
 
-    @staticmethod
-    def _ascending(req: SimRequest, resource: str) -> bool:
-        """`sort=calldate&dir=DESC`, or the ExtJS form `sort=[{"property":…,"direction":…}]`."""
+    def _by_record_id(self, indexes: Sequence[int]) -> list[int]:
+        """Hand-written records by id, largest first (then list order); odd ids last."""
+
+        def key(i: int) -> tuple[int, float]:
+            rec = self.records[i] if self.records is not None else None
+            number = _as_number(rec.get("id")) if isinstance(rec, dict) else None
+            return (1, number) if number is not None else (0, 0.0)
+
+        return sorted(indexes, key=key, reverse=True)
+
+    def _sort(self, req: SimRequest, resource: str) -> tuple[str, bool]:
+        """(property, ascending) of `sort=calldate&dir=DESC`, or of the ExtJS form
+        `sort=[{"property":…,"direction":…}]`; no sort is `id DESC` (spec §5 assumption)."""
         prop, direction = req.arg("sort") or "id", req.arg("dir") or "DESC"
         if prop.startswith("["):
             try:
@@ -701,9 +735,10 @@ class VoIPstudioSim(Simulator):
                 prop, direction = str(first["property"]), str(first.get("direction", direction))
             except (ValueError, LookupError, TypeError):
                 raise FilterError("Validation error", "sort", "This value is not valid.") from None
-        if prop not in SORTABLE[resource] or direction.upper() not in ("ASC", "DESC"):
+        allowed = self.sortable if resource == "cdrs" else SORTABLE[resource]
+        if prop not in allowed or direction.upper() not in ("ASC", "DESC"):
             raise FilterError("Validation error", "sort", "This value is not valid.")
-        return direction.upper() == "ASC"
+        return prop, direction.upper() == "ASC"
 
     def _cdr_serials(self, conds: list[Cond]) -> Sequence[int]:
         """Indexes (records) or serials (generated) of the matching CDRs, newest first."""
@@ -767,15 +802,25 @@ class VoIPstudioSim(Simulator):
 
         return matches
 
-    def _monitor_ids(self, conds: list[Cond]) -> Sequence[int]:
-        """Ids of the matching recordings, newest first."""
-        if self.records is not None:
-            return []
+    def _monitor_ids(self, conds: list[Cond]) -> Sequence[Any]:
+        """Ids of the matching recordings, newest first (indexes for hand-written records, the
+        recordings themselves for a time window: they were built to be tested)."""
         tests = [(c.prop, c.test()) for c in conds]
+        if self.records is not None:
+            hits = [i for i, m in enumerate(self.monitor_records) if all(test(m.get(p)) for p, test in tests)]
+            return hits[::-1]
         live = next((c.value for c in conds if c.prop == "live_id" and c.op == "eq"), None)
         if live is not None:  # the client's lookup of one call's recordings: O(1)
             found = self.monitors_of(int(live) - LIVE_BASE) if float(live).is_integer() else []
             return [m["id"] for m in reversed(found) if all(test(m.get(p)) for p, test in tests)]
+        window = self._monitor_window(conds)
+        if window is not None:  # a time window (the client's lookup for a page of calls): O(window)
+            count, in_window = self.count, []
+            for position in window:
+                for m in reversed(self.monitors_of(count - position)):
+                    if all(test(m.get(p)) for p, test in tests):
+                        in_window.append(m)
+            return in_window
 
         def matches(monitor_id: int) -> bool:
             n, k = divmod(monitor_id - MONITOR_BASE, 2)
@@ -787,6 +832,23 @@ class VoIPstudioSim(Simulator):
         count = self.count
         ids = range(MONITOR_BASE + 2 * count + 1, MONITOR_BASE + 1, -1)
         return self.matches.positions(("monitors", tuple(conds), count), ids, matches)
+
+    def _monitor_window(self, conds: list[Cond]) -> range | None:
+        """Newest-first positions of the calls whose recordings may fall in a bounded
+        `timestamp` window, or None when the filter bounds no window."""
+        low: int | None = None
+        high: int | None = None
+        for cond in conds:
+            if cond.prop != "timestamp" or cond.op == "like":
+                continue
+            ts = _ts(cond.value)
+            if cond.op in ("eq", "gt", "gte"):
+                low = _tighter(low, ts + (cond.op == "gt"), max)
+            if cond.op in ("eq", "lt", "lte"):
+                high = _tighter(high, ts - (cond.op == "lt"), min)
+        if low is None or high is None or high - low > 400 * 86400:
+            return None
+        return self.timeline.window(low - MONITOR_LAG, high + 1)
 
     # -- one CDR ----------------------------------------------------------------------------------
     def _cdr(self, cdr_id: int, trace: bool) -> SimResponse:
