@@ -42,7 +42,7 @@ from .base import (
     stable_id,
 )
 from .http import ApiError, HttpClient, Kind, has_list
-from .voximplant_window import MAX_COUNT, Probe, TooManyTies, WindowIndex, locate
+from .voximplant_window import MAX_COUNT, MAX_OFFSET, Probe, TooManyTies, WindowIndex, locate
 
 PROVIDER = "voximplant"
 ENV = "CDRTUI_VOXIMPLANT_CREDENTIALS"
@@ -53,6 +53,7 @@ _HINTS = {
     104: "the service account's role may not call this (needs Owner, Admin, Developer, Supervisor or Support)",
 }
 RETRY_CODES = {1, 2, 4, 162}
+MAX_HOPS = 200  # walking without total_count: 200 hops of ~9,000 rows
 BUSY_CODES = {486, 600}
 MISSED_CODES = {408, 480, 487, 603}
 _CONTAINERS = {"mp3": "audio/mpeg", "flac": "audio/flac", "mp4": "video/mp4", "webm": "video/webm"}
@@ -193,6 +194,9 @@ class Voximplant(Provider):
         self._zone: tzinfo = UTC
         self._inclusive: bool | None = None  # does to_date include its own second? (spec assumption 4)
         self._known_second: int | None = None  # a start second that surely holds a session
+        # Does the server send total_count? The docs say it does unless with_total_count=false (which
+        # we never send; we ask for it explicitly), but don't promise it: None until an answer shows.
+        self._totals: bool | None = None
         self._windows: OrderedDict[tuple[int, int], WindowIndex] = OrderedDict()
         self._nows: OrderedDict[datetime | None, datetime] = OrderedDict()
         self._account_info: dict[str, Any] | None = None
@@ -254,16 +258,30 @@ class Voximplant(Provider):
         """One GetCallHistory; dates are said in the zone the server answers in (learnt, then kept)."""
         for _ in range(2):
             used = self._zone_name
-            data = {"from_date": self._stamp(from_s), "to_date": self._stamp(to_s), "timezone": "Etc/GMT", **params}
+            data = {
+                "from_date": self._stamp(from_s),
+                "to_date": self._stamp(to_s),
+                "timezone": "Etc/GMT",
+                "with_total_count": "true",  # its default is not stated everywhere: say it
+                **params,
+            }
             body = await self.http.request_json("POST", "GetCallHistory", data=data, expect=has_list("result"))
             if not isinstance(body, dict) or not isinstance(body.get("result"), list):
                 raise BadResponse("GetCallHistory answered without a 'result' list", PROVIDER)
+            self._saw_total(_total(body) is not None)
             name = body.get("timezone") if isinstance(body.get("timezone"), str) else None
             if name is None or _same_zone(name, used):
                 return body, zone(name or used)
             # The server read our dates in its own zone: say them in that zone and ask again.
             self._zone_name, self._zone = name, zone(name)
         return body, self._zone
+
+    def _saw_total(self, present: bool) -> None:
+        if present:
+            self._totals = True if self._totals is None else self._totals
+        elif self._totals is not False:
+            self._totals = False
+            self.notice("Voximplant sends no total_count: the number of calls is unknown; pages are found by walking")
 
     async def _listing(
         self, win: WindowIndex, cut: int, offset: int, count: int, flags: Mapping[str, str]
@@ -292,7 +310,7 @@ class Voximplant(Provider):
         body, _, seconds = await self._listing(win, cut, 0, 1, _FLAGS_NONE)
         rows = _total(body)
         if rows is None:
-            raise BadResponse("GetCallHistory sent no total_count; cannot page past offset 10,000", PROVIDER)
+            raise _NoTotals
         probe = Probe(rows, seconds[0] if seconds else None)
         if cut >= win.last_s:
             win.learn_total(rows)
@@ -313,7 +331,10 @@ class Voximplant(Provider):
         if self._inclusive is not None:
             return
         if self._known_second is None:
-            await self._probe(win, win.last_s)
+            if self._totals is False:
+                await self._listing(win, win.last_s, 0, 1, _FLAGS_NONE)  # one row to learn a second from
+            else:
+                await self._probe(win, win.last_s)
         second = self._known_second
         if self._inclusive is not None:
             return
@@ -355,17 +376,49 @@ class Voximplant(Provider):
         if position == 0:
             return (win.last_s, 0)
         async with self._plan_lock:
-            await self._detect_inclusive(win)
-            if win.total is None and win.anchor(position) is None:
-                await self._probe(win, win.last_s)
+            if self._totals is not False:
+                try:
+                    return await self._plan_counted(win, position)
+                except _NoTotals:
+                    pass  # no total_count in the answer: walk instead
+            return await self._plan_walked(win, position)
+
+    async def _plan_walked(self, win: WindowIndex, position: int) -> tuple[int, int] | None:
+        """Keyset narrowing without counts: hop ~10,000 rows at a time from the deepest known cut,
+        learning a new cut from where the start second changes in each hop's page."""
+        await self._detect_inclusive(win)
+        for _ in range(MAX_HOPS):
             if win.total is not None and position >= win.total:
                 return None
-            if win.anchor(position) is None and not win.oldest_known:
-                await self._probe_oldest(win)
-            try:
-                return await locate(win, position, lambda cut: self._probe(win, cut))
-            except TooManyTies as exc:
-                raise ProviderError(str(exc), PROVIDER) from None
+            found = win.anchor(position)
+            if found is not None:
+                return found
+            cut, newer = win.deepest(position)
+            offset = MAX_OFFSET - MAX_COUNT + 1
+            body, _, seconds = await self._listing(win, cut, offset, MAX_COUNT, _FLAGS_NONE)
+            rows = body["result"]
+            if len(rows) < MAX_COUNT:  # the window ends in this page: its size is known now
+                win.learn_total(newer + offset + len(rows))
+                continue
+            ids = [str(r.get("call_session_history_id")) if isinstance(r, dict) else "" for r in rows]
+            win.learn_rows(newer + offset, seconds, ids)
+            if win.deepest(position)[1] <= newer:
+                raise ProviderError(f"more than {MAX_COUNT} sessions start in one second; cannot page on", PROVIDER)
+        raise ProviderError(f"row {position:,} is too far to walk to without a total_count", PROVIDER)
+
+    async def _plan_counted(self, win: WindowIndex, position: int) -> tuple[int, int] | None:
+        """With total_count: count-only probes find a cut in a few requests (voximplant_window)."""
+        await self._detect_inclusive(win)
+        if win.total is None and win.anchor(position) is None:
+            await self._probe(win, win.last_s)
+        if win.total is not None and position >= win.total:
+            return None
+        if win.anchor(position) is None and not win.oldest_known:
+            await self._probe_oldest(win)
+        try:
+            return await locate(win, position, lambda cut: self._probe(win, cut))
+        except TooManyTies as exc:
+            raise ProviderError(str(exc), PROVIDER) from None
 
     async def fetch_page(self, flt: CallFilter, index: int, size: int) -> Page:
         size = max(1, min(size, MAX_COUNT))
@@ -390,7 +443,7 @@ class Voximplant(Provider):
         win.learn_rows(position, seconds, [c.id for c in calls])
         unique = [c for c in calls if c.id not in seen]  # rows that slid down since the last page
         total = win.total
-        last = not rows or (total is not None and position + len(rows) >= total)
+        last = not rows or (position + len(rows) >= total if total is not None else len(rows) < size)
         return Page(unique, rows=len(rows), total=total, last=last)
 
     # -- details ---------------------------------------------------------------------------------
@@ -427,6 +480,10 @@ class Voximplant(Provider):
 
 
 # --- parsing ------------------------------------------------------------------------------------
+
+
+class _NoTotals(Exception):
+    """An answer without total_count where a count was needed."""
 
 
 def _same_zone(a: str, b: str) -> bool:

@@ -107,6 +107,14 @@ class WindowIndex:
                 best = (cut, newer)
         return best
 
+    def deepest(self, position: int) -> tuple[int, int]:
+        """The known cut with the most newer rows that still lie above `position`, as (cut, newer)."""
+        best = (self.last_s, 0)
+        for cut, newer in self._cuts.items():
+            if best[1] < newer <= position:
+                best = (cut, newer)
+        return best
+
     def bracket(self, position: int) -> tuple[tuple[int, int], tuple[int, int]]:
         """The tightest known cuts around `position`: (older side, newer(c) > position), (newer side)."""
         older = (self.first_s - 1, self.total if self.total is not None else position + 1)

@@ -162,6 +162,7 @@ class VoximplantSim(Simulator):
         max_token_lifetime: int = 3600,
         clock_skew_s: int = 5,
         child_accounts: Iterable[int] = (),
+        total_count: str = "documented",
     ) -> None:
         """Knobs beyond the shared ones:
 
@@ -172,7 +173,9 @@ class VoximplantSim(Simulator):
         answer_timezone (+ _when "param" or "always"): answer in this zone when the client sends
         `timezone`, or always; to_date_inclusive: whether `to_date` includes its second;
         strict_limits: count > 1000 / offset > 10000 give error 101 (else clamp); forbidden:
-        methods answered with 104; secure_storage: all recordings secure/public (None: per app).
+        methods answered with 104; secure_storage: all recordings secure/public (None: per app);
+        total_count: "documented" (sent unless with_total_count=false), "always", "never" or
+        "only_when_asked" (sent only for with_total_count=true: a default of false).
         """
         super().__init__(seed=seed, knobs=knobs)
         self.anchor = (anchor or default_anchor()).replace(microsecond=0)
@@ -195,6 +198,9 @@ class VoximplantSim(Simulator):
         self.clock_skew_s = clock_skew_s
         self.account_id = ACCOUNT_ID
         self.child_accounts = set(child_accounts)
+        if total_count not in ("documented", "always", "never", "only_when_asked"):
+            raise ValueError(f"total_count={total_count!r}")
+        self.total_count = total_count
         self.key_id = Rand(seed, 0, 6).uuid()
         self.private_key = _key(seed)
         self.public_key = self.private_key.public_key()
@@ -427,7 +433,12 @@ class VoximplantSim(Simulator):
             self._flag(params, "with_other_resources", True),
         )
         desc = self._flag(params, "desc_order", False)
-        with_total = self._flag(params, "with_total_count", True)
+        with_total = {
+            "documented": self._flag(params, "with_total_count", True),
+            "always": True,
+            "never": False,
+            "only_when_asked": self._flag(params, "with_total_count", False),
+        }[self.total_count]
         ids: set[int] | None = None
         if params.get("call_session_history_id", "").strip():
             try:

@@ -419,7 +419,7 @@ async def test_filters_that_run_locally_are_not_sent() -> None:
             page = await vox.fetch_page(flt, 0, 50)
         assert len(page.calls) == 50  # the provider does not filter them itself
         allowed = {"from_date", "to_date", "timezone", "desc_order", "offset", "count"}
-        allowed |= {"with_calls", "with_records", "with_other_resources"}
+        allowed |= {"with_calls", "with_records", "with_other_resources", "with_total_count"}
         for params in sim.history_params:
             assert set(params) <= allowed
 
@@ -804,3 +804,66 @@ async def test_details_of_a_session_that_is_gone() -> None:
             sim.records = []
             with pytest.raises(ProviderError, match="not in the call history"):
                 await vox.details(call)
+
+
+# --- total_count (issue 13 item 5) ------------------------------------------------------------
+
+TOTAL_COUNT_READINGS = ["documented", "always", "never", "only_when_asked"]
+
+
+@pytest.mark.parametrize("total_count", TOTAL_COUNT_READINGS)
+async def test_total_count_is_asked_for_and_paging_survives_without_it(total_count: str) -> None:
+    with served(calls=2500, ties=3, total_count=total_count) as (sim, url):
+        async with client(sim, url) as vox:
+            flt = now_filter()
+            listed = await list_all(vox, flt, 300)
+            first = await vox.fetch_page(flt, 0, 300)
+            last = await vox.fetch_page(flt, 8, 300)
+            past = await vox.fetch_page(flt, 9, 300)
+        assert [c.id for c in listed] == expected_ids(2500, 0, 2500)
+        assert [c.id for c in last.calls] == expected_ids(2500, 2400, 2500) and last.last
+        assert past.calls == [] and past.last
+        assert all(p.get("with_total_count") == "true" for p in sim.history_params)  # sent explicitly
+        if total_count == "never":
+            assert first.total is None and not first.last
+            assert any("no total_count" in n for n in vox.notices)
+        else:
+            assert first.total == 2500 and vox.notices == []
+
+
+@pytest.mark.parametrize("inclusive", [True, False])
+async def test_past_offset_10000_without_total_count(inclusive: bool) -> None:
+    with served(calls=30_000, ties=4, to_date_inclusive=inclusive, total_count="never") as (sim, url):
+        async with client(sim, url) as vox:
+            flt = now_filter()
+            costs = []
+            for index in (2999, 1500, 1501, 2998):  # a jump past offset 10,000 walks there, then neighbours
+                before = sim.requests
+                page = await vox.fetch_page(flt, index, 10)
+                costs.append(sim.requests - before)
+                assert [c.id for c in page.calls] == expected_ids(30_000, index * 10, index * 10 + 10), index
+            assert (await vox.fetch_page(flt, 3000, 10)).calls == []
+            walk = [c.id for index in range(1200, 1230) for c in (await vox.fetch_page(flt, index, 7)).calls]
+            assert walk == expected_ids(30_000, 8400, 8610)
+        # The first jump: the account, whether to_date includes its second, 3 hops of ~9,000 rows, the page;
+        # the hops are remembered, so the others cost the page alone.
+        assert costs[0] <= 7 and costs[1:] == [1, 1, 1], costs
+
+
+@pytest.mark.parametrize("total_count", ["never", "only_when_asked"])
+def test_cdrtui_calls_lists_everything_without_total_count(total_count: str) -> None:
+    import contextlib
+    import io
+    import os
+    from unittest import mock
+
+    from cdrtui import cli
+
+    with served(calls=12_000, total_count=total_count) as (sim, url):
+        out, err = io.StringIO(), io.StringIO()
+        env = sim.env(url)
+        with mock.patch.dict(os.environ, env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main(["calls", "voximplant", "--format", "jsonl"])
+    assert code == 0, err.getvalue()
+    ids = [json.loads(line)["id"] for line in out.getvalue().splitlines()]
+    assert ids == expected_ids(12_000, 0, 12_000)
