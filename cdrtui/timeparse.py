@@ -14,6 +14,8 @@ _RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 # Providers send 0-9 fraction digits; Python 3.10's fromisoformat wants exactly 3 or 6.
 _FRACTION = re.compile(r"\.(\d+)")
+# Offsets written +HHMM or +HH: Python 3.11 reads them, 3.10's fromisoformat wants +HH:MM.
+_SHORT_OFFSET = re.compile(r"([T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)([+-]\d\d)(\d\d)?$")
 UTC_NAMES = frozenset(
     {"", "utc", "etc/utc", "gmt", "etc/gmt", "etc/gmt0", "etc/gmt+0", "etc/gmt-0", "zulu", "etc/zulu", "etc/universal"}
 )
@@ -47,7 +49,13 @@ def parse_instant(value: Any, tz: tzinfo = UTC) -> datetime | None:
         text = text[:-1] + "+00:00"
     if "." in text:
         text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
-    parsed = datetime.fromisoformat(text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:  # the rare shapes, off the fast path
+        fixed = _SHORT_OFFSET.sub(lambda m: f"{m.group(1)}{m.group(2)}:{m.group(3) or '00'}", text)
+        if fixed == text:
+            raise
+        parsed = datetime.fromisoformat(fixed)
     if parsed.tzinfo is None:
         parsed = _in_zone(text, parsed, tz)
     return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
@@ -61,6 +69,14 @@ def _in_zone(text: str, naive: datetime, tz: tzinfo) -> datetime:
         except ValueError:
             pass
     return naive.replace(tzinfo=tz)
+
+
+def local_day_start(now: datetime) -> datetime:
+    """Midnight of `now`'s day on this machine's clock, as UTC. `now.astimezone()` carries the offset
+    of `now`, which is the wrong one for midnight on a DST change day (an hour off in New York on
+    8 March); a naive local time converted by the platform (mktime) gets midnight's own offset."""
+    local = now.astimezone()
+    return local.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None).astimezone(UTC)
 
 
 def parse_hms(value: Any) -> int:

@@ -13,7 +13,7 @@ from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Select
 
 from ...model import CallFilter, Direction, Status
-from ...timeparse import UTC, parse_when
+from ...timeparse import UTC, local_day_start, parse_when
 
 PRESETS: list[tuple[str, str]] = [
     ("Any time", "any"),
@@ -35,8 +35,7 @@ STATUSES = [Status.ANSWERED, Status.MISSED, Status.BUSY, Status.FAILED, Status.I
 
 def preset_since(preset: str, now: datetime) -> datetime | None:
     if preset == "today":
-        local = now.astimezone()
-        return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+        return local_day_start(now)  # midnight's own UTC offset, right on DST change days
     if preset in ("1h", "24h", "7d", "30d"):
         return parse_when(preset, now)
     return None
