@@ -227,6 +227,9 @@ class SimRequest:
     query: dict[str, list[str]]
     headers: dict[str, str]  # lower-case names
     body: bytes
+    # Parameters the server pretends not to have received (Knobs.ignore_params): dropped from the
+    # query, form and JSON body alike.
+    ignored: frozenset[str] = frozenset()
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -237,6 +240,10 @@ class SimRequest:
 
     def form(self) -> dict[str, str]:
         """Fields of an urlencoded or multipart body (last value wins)."""
+        fields = self._form()
+        return {k: v for k, v in fields.items() if k not in self.ignored} if self.ignored else fields
+
+    def _form(self) -> dict[str, str]:
         ctype = self.header("content-type") or ""
         if not self.body:
             return {}
@@ -256,7 +263,16 @@ class SimRequest:
         return {}
 
     def json(self) -> Any:
-        return json.loads(self.body.decode("utf-8")) if self.body else None
+        value = json.loads(self.body.decode("utf-8")) if self.body else None
+        if self.ignored and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k not in self.ignored}
+        return value
+
+    def ignoring(self, names: Iterable[str]) -> SimRequest:
+        """This request as a server that ignores `names` sees it."""
+        ignored = self.ignored | frozenset(names)
+        query = {k: v for k, v in self.query.items() if k not in ignored}
+        return SimRequest(self.method, self.path, query, self.headers, self.body, ignored)
 
 
 @dataclass
@@ -291,6 +307,9 @@ class Knobs:
     # (the normal answer with invalid UTF-8 and raw NULs in its strings), None (no fault), or a
     # callable hook `hook(sim)` run before the request is answered normally (mid-session events).
     script: list[Any] = field(default_factory=list)
+    # Query/form/JSON-body parameters the server ignores, as a PBX that doesn't know a filter does
+    # ("filter" on PortSIP or VoIPstudio): the client must notice the rows it didn't ask for.
+    ignore_params: set[str] = field(default_factory=set)
 
 
 class Simulator:
@@ -329,6 +348,8 @@ class Simulator:
         return sum(self.hits.values())
 
     def handle(self, req: SimRequest) -> SimResponse:
+        if self.knobs.ignore_params:
+            req = req.ignoring(self.knobs.ignore_params)
         lo, hi = self.knobs.latency
         if hi > 0:
             time.sleep(lo + (hi - lo) * self._rng.random())
