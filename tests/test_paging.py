@@ -49,9 +49,9 @@ async def test_direct_mode_reads_any_row_with_one_request(sims):
         source = PagedSource(provider, snapshot=CLOCK, page_size=20)
         await source.start()
         assert source.mode == "direct" and source.count == len(everything) == 250
-        before = provider.state.requests
+        before = sim.sim.hits["/api/calllogs"]
         await source.ensure(240, 250)
-        assert provider.state.requests - before == 1  # the last page only, nothing in between
+        assert sim.sim.hits["/api/calllogs"] - before == 1  # the last page only, nothing in between
         assert [source.row(r).id for r in range(240, 250)] == [c.id for c in everything[240:]]
         assert source.row(100) is None  # never fetched: a placeholder, not a guess
 
