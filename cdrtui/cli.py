@@ -7,19 +7,20 @@ import asyncio
 import os
 import re
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import CdrError, ConfigError
 from .filters import LABELS
-from .model import CallFilter
+from .model import Call, CallFilter
 from .providers.registry import BUILTIN
 from .stats import GROUPINGS
 
 if TYPE_CHECKING:
     from .config import Config, Profile
     from .connect import Connection
+    from .export import Writer
     from .filters import FilterSpec
     from .listing import Listing
     from .providers.base import Provider
@@ -84,6 +85,8 @@ def calls_parser() -> argparse.ArgumentParser:
     _filter_args(p)
     p.add_argument("--limit", metavar="N", type=int)
     p.add_argument("--format", choices=["table", "csv", "jsonl"], default="table")
+    p.add_argument("--follow", action="store_true", help="then print each new call once it has ended, until Ctrl-C")
+    p.add_argument("--interval", metavar="SECONDS", default="5", help="--follow: seconds between polls (default 5)")
     _connection_args(p)
     return p
 
@@ -157,10 +160,24 @@ def parse_filter(args: argparse.Namespace) -> CallFilter:
 
     if getattr(args, "limit", None) is not None and args.limit < 0:
         raise UsageError("--limit must be 0 or more")
+    if getattr(args, "follow", False):
+        if args.until:
+            raise UsageError("--follow shows calls as they come: it cannot be combined with --until")
+        args.interval = _interval(args.interval)
     try:
         return filter_spec(args).build()
     except FilterError as exc:
         raise UsageError("\n".join(f"--{LABELS[k]}: {v}" for k, v in exc.problems.items())) from None
+
+
+def _interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (0.05 <= value <= 86_400):  # NaN fails too
+        raise UsageError(f"--interval {text[:20]!r}: give seconds between 0.05 and 86400")
+    return value
 
 
 def connection_of(args: argparse.Namespace) -> Connection:
@@ -216,15 +233,55 @@ async def _run_calls(args: argparse.Namespace, flt: CallFilter) -> int:
     listing = Listing(_providers_for(args), flt, limit=args.limit)
     try:
         for text in listing.notes:
-            note(text)
+            if args.since or not args.follow or "no --since" not in text:  # no listing, no window to explain
+                note(text)
         writer = make_writer(args.format, sys.stdout, lazy=True)
-        await write_stream(listing.stream(), writer, limit=args.limit)
-        if not listing.failures and args.format == "csv":
-            writer.start()  # type: ignore[attr-defined]  # an empty result is still a CSV file
-            writer.close()
+        if not args.follow:
+            await write_stream(listing.stream(), writer, limit=args.limit)
+            if not listing.failures and args.format == "csv":
+                writer.start()  # type: ignore[attr-defined]  # an empty result is still a CSV file
+                writer.close()
+            return _finish(listing)
+        return await _follow(args, flt, listing, writer)
     finally:
         await listing.aclose()
-    return _finish(listing)
+
+
+async def _follow(args: argparse.Namespace, flt: CallFilter, listing: Listing, writer: Writer) -> int:
+    """`--follow`: the listing when --since is given, then each new call once; Ctrl-C ends it (exit 0)."""
+    from .export import write_stream
+    from .follow import Follower
+
+    providers = [source.provider for source in listing.sources]
+    follower = Follower(providers, flt, interval=args.interval)
+    shown: set[str] = set()
+    if args.since:
+
+        async def marked() -> AsyncIterator[Call]:
+            async for call in listing.stream():
+                follower.mark(call)
+                yield call
+
+        await write_stream(marked(), writer, limit=args.limit)
+        follower.mark_listed()
+        for text, _ in listing.failure_messages(_explain):
+            err(text)
+    failing: dict[str, str] = {}
+    async for poll in follower.run():
+        for call in poll.calls:
+            writer.write(call)
+        writer.close()
+        for text in [*poll.notes, *(t for t in listing.notices() if t not in shown)]:
+            shown.add(text)
+            note(text)
+        now_failing = {pid: _explain(exc) for pid, exc in poll.errors}
+        for pid, text in now_failing.items():
+            if failing.get(pid) != text:
+                err(f"{text}; --follow tries again every {follower.interval:g} s")
+        for pid in failing.keys() - now_failing.keys():
+            note(f"{pid}: answering again")
+        failing = now_failing
+    return 0
 
 
 def _finish(listing: Listing) -> int:
@@ -272,7 +329,7 @@ def _guard(args: argparse.Namespace, run: Callable[[CallFilter], Coroutine[Any, 
         _quiet_stdout()
         return 0
     except KeyboardInterrupt:
-        return 130
+        return 0 if getattr(args, "follow", False) else 130  # Ctrl-C is how a --follow ends
 
 
 def cmd_stats(argv: Sequence[str]) -> int:
