@@ -1,6 +1,14 @@
 """Save a recording to disk safely: a clean name inside the folder, never an overwrite, and never a
 file that looks complete when it isn't (bytes go to `name.part`, renamed only once they all arrived).
 
+What gets kept, for every provider (issue 10 items 9 and 11):
+- a web page is never saved as a recording: an HTML content type, or a body that starts like HTML
+  (a sign-in page behind a private link), is refused with a message saying so;
+- the server's Content-Length is the truth: a transfer that ends before it is refused as truncated;
+- a provider's size hint is only a hint (Voximplant's `file_size` has no documented unit): a
+  download of another size is kept when the server's content type or the bytes say it is audio
+  (or the kind the provider announced), and refused only when nothing says so.
+
 No Textual here: the details screen calls `download_recording` from a worker and shows progress.
 """
 
@@ -57,6 +65,36 @@ class Downloaded:
     path: Path
     size: int
     content_type: str | None
+    note: str | None = None  # e.g. the size differed from the provider's hint and why it was kept anyway
+
+
+# The start of media files, for when the content type says nothing useful (application/octet-stream).
+_MAGIC = (b"ID3", b"RIFF", b"OggS", b"fLaC", b"\x1aE\xdf\xa3", b"#!AMR", b".snd")
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<!--")
+SNIFF = 64
+
+
+def _media_type(value: str | None) -> str:
+    return (value or "").split(";")[0].strip().lower()
+
+
+def looks_like_html(content_type: str | None, head: bytes) -> bool:
+    """A web page (a sign-in form, an error page) by its content type or by how its body starts."""
+    if _media_type(content_type) in _HTML_TYPES:
+        return True
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return start.startswith(_HTML_STARTS)
+
+
+def looks_like_media(content_type: str | None, head: bytes, announced: str | None = None) -> bool:
+    """Audio or video by the server's content type, the kind the provider announced, or the bytes."""
+    kind = _media_type(content_type)
+    if kind.startswith(("audio/", "video/")) or (kind and kind == _media_type(announced)):
+        return True
+    if head.startswith(_MAGIC) or head[4:8] == b"ftyp":
+        return True
+    return len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0  # an MPEG audio frame
 
 
 def _cut_bytes(text: str, limit: int) -> str:
@@ -179,19 +217,20 @@ async def download_recording(
         raise DownloadError(f"cannot save into {folder}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as out:
-            written, received, length, content_type = await _stream(provider, recording, out, on_progress, max_bytes)
+            got = await _stream(provider, recording, out, on_progress, max_bytes)
             out.flush()
             os.fsync(out.fileno())
-        if length is not None and received != length:
-            raise DownloadError(f"incomplete download: got {received:,} of {length:,} bytes", provider.id)
-        if recording.size and written != recording.size:
-            said = f"{recording.size:,}"
-            raise DownloadError(f"size mismatch: got {written:,} bytes, the provider said {said}", provider.id)
-        if written == 0:
+        if got.length is not None and got.received != got.length:
+            raise DownloadError(
+                f"incomplete download: the connection closed after {got.received:,} of {got.length:,} bytes",
+                provider.id,
+            )
+        if got.written == 0:
             raise DownloadError("the server sent an empty file", provider.id)
+        note = _size_note(provider.id, recording, got)
         saved = _publish(part, final)
         _fsync_dir(folder)
-        return Downloaded(saved, written, content_type)
+        return Downloaded(saved, got.written, got.content_type, note)
     except OSError as exc:
         part.unlink(missing_ok=True)
         raise DownloadError(f"cannot write {part}: {exc.strerror or exc}") from None
@@ -200,24 +239,64 @@ async def download_recording(
         raise
 
 
+@dataclass(slots=True)
+class _Got:
+    written: int
+    received: int
+    length: int | None  # Content-Length, when it counts the bytes written
+    content_type: str | None
+    head: bytes
+
+
+def _size_note(provider_id: str, recording: Recording, got: _Got) -> str | None:
+    """None when the size matches the hint (or there is none); a note when it differs but the file is
+    media; DownloadError when it differs and nothing says it is what we asked for."""
+    if not recording.size or got.written == recording.size:
+        return None
+    said = f"got {got.written:,} bytes where the provider said {recording.size:,}"
+    if not looks_like_media(got.content_type, got.head, recording.content_type):
+        kind = _media_type(got.content_type) or "no content type"
+        raise DownloadError(f"size mismatch: {said}, and the server's answer ({kind}) is not audio", provider_id)
+    return f"{said} (a size hint in an undocumented unit); kept: the file is audio"
+
+
+def _html_refusal(provider_id: str, content_type: str | None, needs_auth: bool) -> DownloadError:
+    kind = _media_type(content_type) or "an HTML body"
+    why = "the link may need a sign-in" if not needs_auth else "the server may not have accepted the credentials"
+    return DownloadError(
+        f"the server sent a web page ({kind}) instead of the recording; {why}; nothing saved", provider_id
+    )
+
+
 async def _stream(
     provider: Provider, recording: Recording, out: BinaryIO, on_progress: Progress | None, max_bytes: int
-) -> tuple[int, int, int | None, str | None]:
-    """Copy the body to `out`; return (bytes written, bytes received, Content-Length, content type)."""
-    written = 0
+) -> _Got:
+    """Copy the body to `out`, refusing a web page before a byte is written."""
     async with provider.open_recording(recording) as response:
         if not 200 <= response.status_code < 300:
             raise DownloadError(f"the server answered HTTP {response.status_code} instead of the file", provider.id)
+        content_type = response.headers.get("content-type")
+        if looks_like_html(content_type, b""):
+            raise _html_refusal(provider.id, content_type, recording.needs_auth)
         length = _expected_length(response.headers)
-        expected = recording.size or length
+        expected = length if length is not None else recording.size  # a hint only shows progress
+        got = _Got(0, 0, length, content_type, b"")
         if on_progress:
             on_progress(0, expected)
         async for chunk in response.aiter_bytes(CHUNK):
-            written += len(chunk)
-            if written > max_bytes or (expected is not None and written > expected):
-                limit = f"{expected or max_bytes:,}"
-                raise DownloadError(f"the server sent more than the {limit} bytes expected", provider.id)
+            if len(got.head) < SNIFF:
+                got.head += chunk[: SNIFF - len(got.head)]
+                if looks_like_html(None, got.head):
+                    raise _html_refusal(provider.id, content_type, recording.needs_auth)
+            got.written += len(chunk)
+            if got.written > max_bytes:
+                raise DownloadError(
+                    f"the server sent more than the {max_bytes:,} bytes a recording may have", provider.id
+                )
             out.write(chunk)
+            if expected is not None and got.written > expected:
+                expected = None  # the hint was wrong: say "unknown" rather than over 100%
             if on_progress:
-                on_progress(written, expected)
-        return written, response.num_bytes_downloaded, length, response.headers.get("content-type")
+                on_progress(got.written, expected)
+        got.received = response.num_bytes_downloaded
+        return got
