@@ -187,6 +187,7 @@ class TokenAuth(httpx.Auth):
         self.access: str | None = None
         self.refresh: str | None = None
         self.renew_at = 0.0  # monotonic time after which the access token counts as stale
+        self.born: dict[str, tuple[float, float]] = {}  # token -> (monotonic time received, lifetime s)
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         if self.origin is not None and _origin(str(request.url)) != self.origin:
@@ -195,10 +196,21 @@ class TokenAuth(httpx.Auth):
         token = await self.token()
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
-        if response.status_code == 401:
+        for attempt in range(3):
+            if response.status_code != 401:
+                return
+            # A second refusal ends it (HttpClient raises AuthError) unless that token had simply
+            # outlived its lifetime in flight (slow PBX, short tokens): then one more renewal.
+            if attempt and not self.outlived(token):
+                return
             await response.aread()  # frees the connection before the token request
-            request.headers["Authorization"] = f"Bearer {await self.renew(stale=token)}"
-            yield request  # a second 401 reaches HttpClient, which raises AuthError
+            token = await self.renew(stale=token)
+            request.headers["Authorization"] = f"Bearer {token}"
+            response = yield request
+
+    def outlived(self, token: str) -> bool:
+        born = self.born.get(token)
+        return born is not None and time.monotonic() - born[0] >= 0.9 * born[1]
 
     async def token(self) -> str:
         async with self.lock:
@@ -253,6 +265,9 @@ class TokenAuth(httpx.Auth):
         if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)) or lifetime <= 0:
             lifetime = 1800
         self.access = access
+        if len(self.born) > 16:
+            self.born.clear()
+        self.born[access] = (time.monotonic(), float(lifetime))
         self.refresh = refresh if isinstance(refresh, str) and refresh else None
         # Renew a little early so a request never leaves with a token about to expire.
         self.renew_at = time.monotonic() + lifetime - min(60.0, lifetime * 0.1)
