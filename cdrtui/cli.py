@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .listing import Listing
     from .providers.base import Provider
     from .stats import Stats
+    from .views import View
 
 PROVIDERS = tuple(BUILTIN)
 EXIT_USAGE = 2  # the others come from the error (CdrError.exit_code)
@@ -73,6 +74,10 @@ def _filter_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--has-recording", action="store_true", help="only calls with a recording (where the listing can tell)"
     )
+    parser.add_argument(
+        "--view", metavar="NAME", help="a saved view ([views.NAME] in config.toml); options override it"
+    )
+    parser.add_argument("--mask", action="store_true", help="mask numbers and names but their last four digits")
 
 
 def calls_parser() -> argparse.ArgumentParser:
@@ -81,7 +86,7 @@ def calls_parser() -> argparse.ArgumentParser:
         description="List calls, newest first. Credentials come from CDRTUI_* environment variables "
         "unless --profile is given. Times without an offset are UTC.",
     )
-    p.add_argument("provider", choices=[*PROVIDERS, "all"])
+    p.add_argument("provider", nargs="?", choices=[*PROVIDERS, "all"], help="a provider, or all (or --view)")
     _filter_args(p)
     p.add_argument("--limit", metavar="N", type=int)
     p.add_argument("--format", choices=["table", "csv", "jsonl"], default="table")
@@ -97,7 +102,7 @@ def stats_parser() -> argparse.ArgumentParser:
         description="Totals for the calls `cdrtui calls` would list: counts per status, answer-seizure "
         "ratio, average and total talk time, cost per currency, calls without a cost.",
     )
-    p.add_argument("provider", choices=[*PROVIDERS, "all"])
+    p.add_argument("provider", nargs="?", choices=[*PROVIDERS, "all"], help="a provider, or all (or --view)")
     _filter_args(p)
     p.add_argument("--by", choices=list(GROUPINGS), help="one row per group")
     p.add_argument("--local", action="store_true", help="days and hours in local time (default: UTC)")
@@ -118,6 +123,8 @@ def tui_parser() -> argparse.ArgumentParser:
     p.add_argument("provider", nargs="?", choices=PROVIDERS, help=argparse.SUPPRESS)
     p.add_argument("--demo", action="store_true", help="run against built-in simulators of all five providers")
     p.add_argument("--profile", metavar="NAME", help="open this saved profile")
+    p.add_argument("--view", metavar="NAME", help="open a saved view ([views.NAME] in config.toml)")
+    p.add_argument("--mask", action="store_true", help="mask numbers and names but their last four digits")
     _connection_args(p)
     return p
 
@@ -142,7 +149,7 @@ def signed_times(argv: Sequence[str]) -> list[str]:
 def filter_spec(args: argparse.Namespace) -> FilterSpec:
     from .filters import FilterSpec
 
-    return FilterSpec.of(
+    explicit = FilterSpec.of(
         since=args.since,
         until=args.until,
         direction=args.direction,
@@ -151,6 +158,20 @@ def filter_spec(args: argparse.Namespace) -> FilterSpec:
         min_duration=args.min_duration,
         has_recording=args.has_recording,
     )
+    view = _view(args)
+    return explicit if view is None else view.filter.overridden(explicit)
+
+
+def _view(args: argparse.Namespace) -> View | None:
+    """The --view named (loaded once per run), or None."""
+    if not getattr(args, "view", None):
+        return None
+    cached = getattr(args, "_view", None)
+    if cached is None:
+        from .views import load_view
+
+        cached = args._view = load_view(args.view)
+    return cached
 
 
 def parse_filter(args: argparse.Namespace) -> CallFilter:
@@ -164,6 +185,8 @@ def parse_filter(args: argparse.Namespace) -> CallFilter:
         if args.until:
             raise UsageError("--follow shows calls as they come: it cannot be combined with --until")
         args.interval = _interval(args.interval)
+    if args.provider is None and not args.view:
+        raise UsageError("give a provider (2chat, voximplant, unpod, portsip, voipstudio or all) or --view NAME")
     try:
         return filter_spec(args).build()
     except FilterError as exc:
@@ -198,6 +221,11 @@ def _providers_for(args: argparse.Namespace) -> list[Provider]:
     from .connect import provider_from_env, provider_from_profile
 
     conn = connection_of(args)
+    view = _view(args)
+    if view is not None and args.provider is None and not args.profile:
+        return _view_providers(view, conn)
+    if args.provider is None:
+        args.provider = "all"
     if args.profile:
         config = Config.load()
         profile = config.profiles.get(args.profile)
@@ -226,6 +254,32 @@ def _providers_for(args: argparse.Namespace) -> list[Provider]:
     return providers
 
 
+def _view_providers(view: View, conn: Connection) -> list[Provider]:
+    """A view's provider set: each entry a profile name or a provider id (credentials from the
+    environment); none means every provider with credentials, as `all` does."""
+    from .config import Config
+    from .connect import provider_from_env, provider_from_profile
+
+    names = list(view.providers) or list(PROVIDERS)
+    config = Config.load() if view.providers else None
+    providers = []
+    for name in names:
+        try:
+            if config is not None and name in config.profiles:
+                providers.append(provider_from_profile(config.profiles[name], conn))
+            elif name in PROVIDERS:
+                providers.append(provider_from_env(name, conn))
+            else:
+                raise ConfigError(f"view {view.name!r}: {name!r} is neither a profile nor a provider")
+        except ConfigError as exc:
+            if view.providers and len(names) == 1:
+                raise
+            note(f"skipping {exc}")
+    if not providers:
+        raise ConfigError(f"view {view.name!r}: none of its providers has credentials")
+    return providers
+
+
 async def _run_calls(args: argparse.Namespace, flt: CallFilter) -> int:
     from .export import make_writer, write_stream
     from .listing import Listing
@@ -236,6 +290,8 @@ async def _run_calls(args: argparse.Namespace, flt: CallFilter) -> int:
             if args.since or not args.follow or "no --since" not in text:  # no listing, no window to explain
                 note(text)
         writer = make_writer(args.format, sys.stdout, lazy=True)
+        if args.mask:
+            writer = MaskingWriter(writer)
         if not args.follow:
             await write_stream(listing.stream(), writer, limit=args.limit)
             if not listing.failures and args.format == "csv":
@@ -282,6 +338,25 @@ async def _follow(args: argparse.Namespace, flt: CallFilter, listing: Listing, w
             note(f"{pid}: answering again")
         failing = now_failing
     return 0
+
+
+class MaskingWriter:
+    """--mask: every call is masked on its way out (filters have matched the real numbers)."""
+
+    def __init__(self, writer: Writer) -> None:
+        from .mask import masked
+
+        self.writer = writer
+        self.masked = masked
+
+    def write(self, call: Call) -> None:
+        self.writer.write(self.masked(call))
+
+    def close(self) -> None:
+        self.writer.close()
+
+    def start(self) -> None:
+        self.writer.start()  # type: ignore[attr-defined]
 
 
 def _finish(listing: Listing) -> int:

@@ -7,7 +7,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
@@ -17,6 +17,9 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .views import View
 
 APP = "cdrtui"
 # Settings a profile holds besides the provider's own (non-secret) credential fields.
@@ -133,6 +136,7 @@ class Config:
     profiles: dict[str, Profile] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> keys, for App.set_keymap
     default_profile: str | None = None
+    views: dict[str, View] = field(default_factory=dict)  # saved views (views.py)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Config:
@@ -149,7 +153,21 @@ class Config:
         profiles = {name: Profile.from_toml(name, value) for name, value in raw_profiles.items()}
         keys = {str(k): str(v) for k, v in raw_keys.items()}
         default = data.get("default_profile")
-        return cls(path, profiles, keys, default if isinstance(default, str) else None)
+        raw_views = data.get("views") or {}
+        if not isinstance(raw_views, dict):
+            raise ConfigError(f"{path}: [views] must be a table")
+        from .views import View
+
+        views = {str(name): View.from_toml(str(name), value, path) for name, value in raw_views.items()}
+        return cls(path, profiles, keys, default if isinstance(default, str) else None, views)
+
+    @classmethod
+    def load_lenient(cls, path: Path | None = None) -> tuple[Config, str | None]:
+        """The config, or an empty one and the reason when it can't be read (the demo needs none)."""
+        try:
+            return cls.load(path), None
+        except ConfigError as exc:
+            return cls(path or config_path()), str(exc)
 
     def save(self) -> None:
         data: dict[str, Any] = {}
@@ -158,6 +176,8 @@ class Config:
         if self.keys:
             data["keys"] = dict(self.keys)
         data["profiles"] = {name: p.to_toml() for name, p in sorted(self.profiles.items())}
+        if self.views:
+            data["views"] = {name: v.to_toml() for name, v in sorted(self.views.items())}
         write_private(self.path, tomli_w.dumps(data))
 
     def for_provider(self, provider: str) -> list[Profile]:
