@@ -597,13 +597,21 @@ def cmd_simulate(argv: Sequence[str]) -> int:
     p.add_argument("--latency", type=float, default=0.0, metavar="MS", help="added latency per request")
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
+    import signal
     import time
 
-    from .simulators.registry import start_all
+    from .simulators.registry import RunningSim, start_all
 
+    def stopped(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM/SIGHUP stop like Ctrl-C: the finally below cleans up
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stopped)
     seconds = max(0.0, args.latency) / 1000
-    running = start_all(port=args.port, calls=args.calls, latency=(seconds, seconds), seed=args.seed)
+    running: list[RunningSim] = []
     try:
+        running = start_all(port=args.port, calls=args.calls, latency=(seconds, seconds), seed=args.seed)
         print("cdrtui simulators on 127.0.0.1 (fake accounts; Ctrl-C stops them)\n")
         for sim in running:
             print(f"{sim.provider:11} {sim.base_url}")
@@ -611,6 +619,9 @@ def cmd_simulate(argv: Sequence[str]) -> int:
         for sim in running:
             for key, value in sim.env().items():
                 print(f"export {key}={_shell_quote(value)}")
+        folders = [sim.folder for sim in running if sim.folder]
+        for folder in folders:
+            print(f"\n# credential files (private, deleted when this stops): {folder}")
         sys.stdout.flush()
         while True:
             time.sleep(3600)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -49,8 +50,19 @@ class RunningSim:
     def credentials(self) -> dict[str, str]:
         return dict(self.sim.credentials())
 
+    @property
+    def folder(self) -> str | None:
+        """The private temp folder holding this simulator's credential files (Voximplant's key)."""
+        folder = getattr(self.sim, "_dir", None)
+        return folder if isinstance(folder, str) else None
+
     def stop(self) -> None:
+        """Stop serving and delete the credential files: a private key must not outlive its server."""
         self.server.stop()
+        folder = self.folder
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+            self.sim._dir = None  # written again if credentials() is asked for after this
 
 
 def start(
