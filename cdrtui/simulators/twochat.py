@@ -2,8 +2,10 @@
 
 `X-User-API-Key` on every request; `GET /open/info`; `GET /open/voip/call-history` (0-based
 `page_number`, a server-decided page size, optional `direction`, newest first by `created_at`,
-ties by `uuid` descending); `GET /open/voip/call/{uuid}` with the agent; API credits (402) and a
-per-minute limit (429 without Retry-After); and a fake public S3 bucket for the mp3 recordings.
+ties by `uuid` descending, or oldest first with `order="asc"`); `GET /open/voip/call/{uuid}` with
+the agent; API credits (402) and a per-minute limit (429 without Retry-After; `window_s` shrinks
+the minute for tests); `strict_params` refuses unknown query parameters; and a fake public S3
+bucket for the mp3 recordings.
 
 A CDR's `uuid` carries its generator index in its last group (scrambled), so the detail endpoint
 finds any of a million calls without an index.
@@ -106,6 +108,9 @@ class TwoChatSim(Simulator):
         requests_per_minute: int = 1200,
         trial_expired: bool = False,
         gap_s: float | None = None,
+        order: str = "desc",
+        strict_params: bool = False,
+        window_s: float = 60.0,
     ) -> None:
         super().__init__(seed=seed, knobs=knobs)
         r = Rand(seed, 0, 100)
@@ -131,6 +136,14 @@ class TwoChatSim(Simulator):
         self.credits = credits
         self.requests_per_minute = requests_per_minute
         self.trial_expired = trial_expired
+        # What the docs leave open (issue 10): the listing's order ("desc" newest first, as the
+        # spec assumes, or "asc"), whether unknown query parameters are refused with a 400 naming
+        # them, and the length of the rate-limit window (a minute; tests shrink it).
+        if order not in ("desc", "asc"):
+            raise ValueError("order must be 'desc' or 'asc'")
+        self.order = order
+        self.strict_params = strict_params
+        self.window_s = window_s
         self.api_requests = 0  # usage.api_request_count: requests that cost a credit
         self._minute: list[float] = []
         self.queries: list[tuple[str, dict[str, str]]] = []  # (path, query) of API requests, bounded
@@ -188,7 +201,7 @@ class TwoChatSim(Simulator):
             return self.error(402, "Your trial period has expired")
         now = time.monotonic()
         with self.lock:
-            self._minute = [t for t in self._minute if now - t < 60]
+            self._minute = [t for t in self._minute if now - t < self.window_s]
             if len(self._minute) >= self.requests_per_minute:
                 return self._with_retry_after(self.error(429, "Too many requests"))
             if self.credits is not None and self.api_requests >= self.credits:
@@ -215,6 +228,9 @@ class TwoChatSim(Simulator):
 
     # -- listing ----------------------------------------------------------------------------------
     def _history(self, req: SimRequest) -> SimResponse:
+        unknown = sorted(set(req.query) - {"page_number", "direction"})
+        if self.strict_params and unknown:
+            return self.error(400, f"Unknown query parameter(s): {', '.join(unknown)}")
         try:
             page = int(req.arg("page_number") or "0")
         except ValueError:
@@ -236,7 +252,14 @@ class TwoChatSim(Simulator):
             rows = [
                 rec for rec in self.records if code is None or (isinstance(rec, dict) and rec.get("direction") == code)
             ]
+            if self.order == "asc":  # `records` are given newest first
+                rows = rows[::-1]
             total, cdrs = len(rows), rows[start : start + size]
+        elif self.order == "asc":  # oldest first: the newest-first positions, counted from the end
+            total, _ = self._slots(code, 0, 0)
+            low = max(0, total - start - size)
+            _, slots = self._slots(code, low, max(0, total - start - low))
+            cdrs = [self._record(*slot) for slot in reversed(slots)]
         else:
             total, slots = self._slots(code, start, size)
             cdrs = [self._record(*slot) for slot in slots]

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
+import json
+import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
 
+from cdrtui import cli
 from cdrtui.errors import AuthError, BadResponse, ConfigError, NotFound, ProviderError, RateLimited
 from cdrtui.export import order_key
 from cdrtui.model import Call, CallFilter, Direction, Status
@@ -20,6 +26,8 @@ from cdrtui.providers.http import RetryPolicy
 from cdrtui.providers.twochat import TwoChat, _envelope
 from cdrtui.simulators.core import Knobs, SimServer
 from cdrtui.simulators.twochat import TwoChatSim
+from cdrtui.tui.widgets.status_line import transport_text
+from support import ANCHOR
 
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, timeout=5)
 HISTORY = "/open/voip/call-history"
@@ -107,10 +115,12 @@ INBOUND: dict[str, Any] = {
 
 
 @asynccontextmanager
-async def served(sim: TwoChatSim | None = None, **kw: Any) -> AsyncIterator[tuple[TwoChatSim, TwoChat]]:
+async def served(
+    sim: TwoChatSim | None = None, client_kw: dict[str, Any] | None = None, **kw: Any
+) -> AsyncIterator[tuple[TwoChatSim, TwoChat]]:
     sim = sim or TwoChatSim(**kw)
     server = SimServer(sim).start()
-    client = TwoChat(sim.credentials(), base_url=server.origin + sim.path, policy=FAST)
+    client = TwoChat(sim.credentials(), base_url=server.origin + sim.path, policy=FAST, **(client_kw or {}))
     try:
         yield sim, client
     finally:
@@ -221,8 +231,9 @@ async def test_listing_returns_every_call_once_newest_first(
 
 async def test_page_index_maps_straight_to_page_number() -> None:
     async with served(calls=1257) as (sim, client):
+        await client.fetch_page(CallFilter(), 0, 100)  # page 0 tells the order: newest first
         page = await client.fetch_page(CallFilter(), 20, 100)
-        assert sim.hits[HISTORY] == 1 and sim.queries[-1][1]["page_number"] == "20"
+        assert sim.hits[HISTORY] == 2 and sim.queries[-1][1]["page_number"] == "20"
         assert page.rows == 50 and page.total == 1257 and not page.last
         every, _ = await listing(client)
         tail = await client.fetch_page(CallFilter(), 25, 100)
@@ -274,6 +285,115 @@ async def test_filters_2chat_cannot_apply_are_not_sent() -> None:
         page = await client.fetch_page(flt, 0, 100)
     assert sim.queries[-1][1] == {"page_number": "0", "results_per_page": "100"}
     assert page.rows == 30  # unfiltered: paging.py applies them locally
+
+
+# -- order (issue 10 item 4): the docs don't say; page 0 tells ----------------------------------
+
+
+def cli_rows(sim: TwoChatSim, *args: str) -> tuple[list[dict[str, Any]], str]:
+    """`cdrtui calls 2chat --format jsonl` in-process against a running simulator: (rows, stderr)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDRTUI_") or k == "CDRTUI_HOME"}
+    env.update(sim.env(sim.base_url))
+    out, err = io.StringIO(), io.StringIO()
+    with mock.patch.dict(os.environ, env, clear=True), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(["calls", "2chat", "--format", "jsonl", *args])
+    assert code == 0, err.getvalue()
+    return [json.loads(line) for line in out.getvalue().splitlines()], err.getvalue()
+
+
+@contextlib.contextmanager
+def running(**kw: Any) -> Iterator[TwoChatSim]:
+    sim = TwoChatSim(anchor=ANCHOR, **kw)
+    server = SimServer(sim).start()
+    try:
+        yield sim
+    finally:
+        threading.Thread(target=server.stop, daemon=True).start()
+
+
+@pytest.mark.parametrize("count_is_total", [True, False])
+@pytest.mark.parametrize("calls", [0, 1, 37, 100, 123, 1257])
+async def test_an_oldest_first_listing_is_read_from_the_last_page_back(calls: int, count_is_total: bool) -> None:
+    async with served(calls=calls, count_is_total=count_is_total, anchor=ANCHOR) as (_, desc):
+        expected, _ = await listing(desc)
+    async with served(calls=calls, count_is_total=count_is_total, order="asc", anchor=ANCHOR) as (sim, client):
+        found, _ = await listing(client)
+        inbound, _ = await listing(client, CallFilter(direction=Direction.INBOUND))
+    assert [c.id for c in found] == [c.id for c in expected] and len(found) == calls
+    assert [c.id for c in inbound] == [c.id for c in expected if c.direction is Direction.INBOUND]
+    assert client.order == ("asc" if calls > 1 else "desc")  # one call or none: nothing to tell
+    pages = -(-calls // 50)
+    # Each listing: its pages, plus finding the last one (a count that is a total says where).
+    probes = 3 if count_is_total else 2 * max(1, pages).bit_length() + 2
+    assert sim.hits[HISTORY] <= 2 * (pages + probes)
+    if calls > 1:
+        assert client.notices == ["the call history comes oldest first: reading it from the last page back"]
+
+
+async def test_oldest_first_a_new_listing_finds_calls_that_arrived_since() -> None:
+    async with served(calls=120, order="asc", anchor=ANCHOR) as (sim, client):
+        before, _ = await listing(client)
+        sim.on_arrivals(60)
+        after, _ = await listing(client)
+    assert len(after) == 180 and [c.id for c in after[60:]] == [c.id for c in before]
+    assert all(c.status is Status.IN_PROGRESS for c in after[:60])
+
+
+@pytest.mark.parametrize("order", ["desc", "asc"])
+def test_cli_since_listing_is_complete_and_newest_first_in_either_order(order: str) -> None:
+    with running(calls=1257) as sim:
+        everything, _ = cli_rows(sim)
+    since = everything[300]["started_at"]
+    wanted = [row["id"] for row in everything if row["started_at"] >= since]
+    with running(calls=1257, order=order) as sim:
+        rows, _ = cli_rows(sim, "--since", since)
+        requests = sim.hits[HISTORY]
+    assert [row["id"] for row in rows] == wanted and len(wanted) > 300
+    assert requests <= 10  # stopped at --since: 7 pages of 26, plus the order and last-page probes
+
+
+# -- results_per_page (issue 10 item 6): undocumented, dropped for good after a 400 -------------
+
+
+async def test_the_strict_simulator_names_the_unknown_parameter() -> None:
+    async with served(calls=5, strict_params=True) as (sim, client):
+        raw = httpx.get(
+            client.base_url + "/voip/call-history",
+            params={"page_number": 0, "results_per_page": 100, "zzz": 1},
+            headers={"X-User-API-Key": sim.api_key},
+        )
+    assert raw.status_code == 400 and raw.json()["message"] == "Unknown query parameter(s): results_per_page, zzz"
+
+
+@pytest.mark.parametrize("strict", [False, True])
+async def test_results_per_page_is_dropped_for_good_when_refused(strict: bool) -> None:
+    async with served(calls=250, strict_params=strict) as (sim, client):
+        found, pages = await listing(client)
+        again, _ = await listing(client)
+    refused = [status for _, _, status in sim.log].count(400)
+    assert len(found) == len(again) == 250 and pages == 5
+    assert_newest_first_once(found)
+    sent = ["results_per_page" in query for _, query in sim.queries]
+    if strict:
+        assert refused == 1 and client.per_page is None and sent[0] and not any(sent[1:])  # asked once
+        assert client.notices == [
+            "the API refused results_per_page (Unknown query parameter(s): results_per_page); using its own page size"
+        ]
+    else:
+        assert refused == 0 and all(sent) and client.notices == []
+
+
+def test_cli_listing_survives_a_server_that_refuses_unknown_parameters() -> None:
+    with running(calls=230) as sim:
+        expected, _ = cli_rows(sim)
+    with running(calls=230, strict_params=True) as sim:
+        rows, err = cli_rows(sim)
+
+    def same(row: dict[str, Any]) -> dict[str, Any]:
+        return {**row, "recording_urls": [url.rsplit("/", 1)[-1] for url in row["recording_urls"]]}  # other port
+
+    assert [same(row) for row in rows] == [same(row) for row in expected] and len(rows) == 230
+    assert "2chat: the API refused results_per_page" in err
 
 
 # -- normalisation -------------------------------------------------------------------------------
@@ -421,8 +541,8 @@ async def test_simulated_malformed_share_parses_with_warnings() -> None:
     [
         (401, AuthError, 1),
         (403, AuthError, 1),
-        (400, ProviderError, 1),
-        (422, ProviderError, 1),
+        (400, ProviderError, 2),  # asked once more without results_per_page (it may be the cause)
+        (422, ProviderError, 2),
         (404, NotFound, 1),
         ("envelope", BadResponse, 3),  # a wrong envelope is retried like a garbled body, then refused
     ],
@@ -451,16 +571,74 @@ async def test_lasting_5xx_gives_up() -> None:
     assert sim.hits[HISTORY] == 3
 
 
-async def test_per_minute_limit_answers_429_without_retry_after_and_the_client_backs_off() -> None:
-    async with served(calls=5, requests_per_minute=2) as (sim, client):
-        await client.check()
+# -- the per-minute limit (issue 10 item 5): windows shrunk to fractions of a second -------------
+
+WINDOW = 0.4
+
+
+def watch(client: TwoChat) -> list[str]:
+    """What the status line says each time the transport state changes."""
+    seen: list[str] = []
+    client.state.listeners.append(lambda state: seen.append(transport_text([state]) or ""))
+    return seen
+
+
+async def test_the_simulated_limit_is_a_429_without_retry_after() -> None:
+    async with served(calls=5, requests_per_minute=1, window_s=30) as (sim, client):
         await client.fetch_page(CallFilter(), 0, 100)
-        with pytest.raises(RateLimited, match="Too many requests"):
-            await client.fetch_page(CallFilter(), 0, 100)
         raw = httpx.get(client.base_url + "/info", headers={"X-User-API-Key": sim.api_key})
     assert raw.status_code == 429 and "retry-after" not in raw.headers
     assert raw.json() == {"success": False, "message": "Too many requests"}
-    assert client.state.retries == 2 and sim.hits[HISTORY] == 4
+
+
+@pytest.mark.parametrize("check_first", [False, True])
+async def test_a_per_minute_limit_is_waited_out_with_a_countdown(check_first: bool) -> None:
+    kw = {"rate_window_s": WINDOW, "rate_give_up_s": 30.0}
+    async with served(calls=400, requests_per_minute=3, window_s=WINDOW, client_kw=kw) as (sim, client):
+        said = watch(client)
+        if check_first:
+            assert "3 req/min" in await client.check()
+        found, pages = await listing(client)
+    refused = [status for _, _, status in sim.log].count(429)
+    assert len(found) == 400 and pages == 8
+    assert_newest_first_once(found)
+    waits = [text for text in said if "waiting for the rate limit" in text]
+    assert waits and all(text.startswith("⟳ ") and "— retry in" in text for text in waits)
+    assert "waiting for the rate limit (3 requests per 0.4 s)" in waits[-1]
+    # /info tells the limit: then nothing is refused. Otherwise the first 429 teaches it.
+    assert refused == 0 if check_first else 1 <= refused <= 2
+    assert client.notices == ["waited for 2Chat's per-minute rate limit (trial accounts allow 30 requests a minute)"]
+    assert client.state.waiting_until is None and client.state.last_problem is None  # recovered
+
+
+def test_cli_listing_waits_out_the_limit_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(TwoChat, "RATE_WINDOW_S", WINDOW)
+    with running(calls=230) as sim:
+        expected, _ = cli_rows(sim)
+    with running(calls=230, requests_per_minute=2, window_s=WINDOW) as sim:
+        rows, err = cli_rows(sim)
+        refused = [status for _, _, status in sim.log].count(429)
+    assert [row["id"] for row in rows] == [row["id"] for row in expected] and len(rows) == 230
+    assert refused >= 1 and "error" not in err
+    assert "2chat: waited for 2Chat's per-minute rate limit" in err
+
+
+async def test_a_limit_that_never_lifts_gives_up_after_the_bound_with_a_clear_message() -> None:
+    kw = {"rate_window_s": WINDOW, "rate_give_up_s": 0.3}
+    async with served(calls=5, requests_per_minute=0, client_kw=kw) as (sim, client):
+        with pytest.raises(RateLimited) as info:
+            await client.fetch_page(CallFilter(), 0, 100)
+    message = str(info.value)
+    assert "rate limited (Too many requests): still refused after waiting" in message
+    assert "another client may be using the same API key" in message
+    assert sim.hits[HISTORY] >= 4  # several windows' worth of tries, not one
+
+
+async def test_a_429_with_retry_after_is_trusted_for_the_usual_tries() -> None:
+    async with served(calls=5, requests_per_minute=0, knobs=Knobs(retry_after=0.01)) as (sim, client):
+        with pytest.raises(RateLimited, match=r"gave up after 3 tries"):
+            await client.fetch_page(CallFilter(), 0, 100)
+    assert sim.hits[HISTORY] == 3
 
 
 async def test_exhausted_credits_are_a_402_that_is_not_retried() -> None:
