@@ -40,6 +40,7 @@ ANSWERED = frozenset({"CONNECTED", "ON_HOLD"})
 MISSED = frozenset({"VM", "RINGING", "INITIAL"})
 _CLID = re.compile(r'^\s*"([^"]*)"\s*<[^>]*>\s*$')  # `"Name" <number>`
 _PHONE_ONLY = re.compile(r"[\d\s+().-]*")
+_SORT_WORD = re.compile(r"\bsort\b", re.IGNORECASE)  # a 400 naming it: "Validation error (sort: …)"
 _COMBINED = re.compile(r"^(\d+):(\S+)$")  # "user_id:token", as the official queue-api stores it
 
 
@@ -111,6 +112,8 @@ class VoIPstudio(Provider):
         # What this account refused, learnt once (issue 10): don't ask again, work around it.
         self._window_refused = False  # /monitors by timestamp
         self._live_filter_refused = False  # /monitors by live_id
+        # /cdrs orders to ask for, best first: the official CLI sorts by id, its connector sends none.
+        self._sorts: tuple[str | None, ...] = ("calldate", "id", None)
 
     def secrets(self) -> list[str]:
         return [*super().secrets(), self.token]
@@ -176,12 +179,21 @@ class VoIPstudio(Provider):
 
     async def fetch_page(self, flt: CallFilter, index: int, size: int) -> Page:
         size = max(1, min(size, MAX_LIMIT))
-        # Newest first; calldate ties come back by id, descending (simulator; assumed of the API).
-        params: dict[str, Any] = {"page": index + 1, "limit": size, "sort": "calldate", "dir": "DESC"}
+        params: dict[str, Any] = {"page": index + 1, "limit": size}
         conds = self.conditions(flt)
         if conds:
             params["filter"] = json.dumps(conds, separators=(",", ":"))
-        body = await self.http.request_json("GET", "cdrs", params=params, expect=has_list("data"))
+        while True:
+            sort = self._sorts[0]
+            # Newest first; calldate ties come back by id, descending (simulator; assumed of the API).
+            ordered = {**params, "sort": sort, "dir": "DESC"} if sort else params
+            try:
+                body = await self.http.request_json("GET", "cdrs", params=ordered, expect=has_list("data"))
+                break
+            except ProviderError as exc:
+                if sort is None or exc.status != 400 or not _SORT_WORD.search(exc.message):
+                    raise
+                self._sort_refused(sort)  # then again in the next order (the last sends none)
         data = body.get("data") if isinstance(body, Mapping) else None
         if not isinstance(data, list):
             raise BadResponse("the /cdrs response has no data list", self.id)
@@ -191,8 +203,20 @@ class VoIPstudio(Provider):
             total = None  # e.g. an empty page although total says more: the data wins
         last = rows < size or (total is not None and offset + rows >= total)
         pairs = [(self.parse(record), _live_id(record)) for record in data]
+        if self._sorts[0] != "calldate":  # newest first within the page at least
+            pairs.sort(key=_newest_first, reverse=True)
         await self._join_recordings(pairs)
         return Page([call for call, _ in pairs], rows=rows, total=total, last=last)
+
+    def _sort_refused(self, sort: str) -> None:
+        """Issue 10: a `sort` the API refuses is not asked for again by this client."""
+        if self._sorts[0] == sort and len(self._sorts) > 1:
+            self._sorts = self._sorts[1:]
+            fallback = f"sort={self._sorts[0]}" if self._sorts[0] else "its default order"
+            self.notice(
+                f"the API refused sort={sort}: listing in {fallback}, newest first within each page;"
+                " order across pages is approximate"
+            )
 
     async def _join_recordings(self, pairs: list[tuple[Call, int | None]]) -> None:
         """One `/monitors` request for the page's time window, joined to its calls by live_id
@@ -429,6 +453,12 @@ def _clid_name(clid: str | None) -> str | None:
     match = _CLID.match(clid or "")
     name = match.group(1).strip() if match else ""
     return name if name and not _PHONE_ONLY.fullmatch(name) else None
+
+
+def _newest_first(pair: tuple[Call, int | None]) -> tuple[datetime, int, str]:
+    call = pair[0]
+    when = call.started_at or datetime.min.replace(tzinfo=UTC)
+    return when, int(call.id) if call.id.isdigit() else -1, call.id
 
 
 def _believable(total: int, offset: int, rows: int, size: int) -> bool:

@@ -728,7 +728,9 @@ class VoIPstudioSim(Simulator):
     def _sort(self, req: SimRequest, resource: str) -> tuple[str, bool]:
         """(property, ascending) of `sort=calldate&dir=DESC`, or of the ExtJS form
         `sort=[{"property":…,"direction":…}]`; no sort is `id DESC` (spec §5 assumption)."""
-        prop, direction = req.arg("sort") or "id", req.arg("dir") or "DESC"
+        prop, direction = req.arg("sort") or "", req.arg("dir") or "DESC"
+        if not prop:  # the official data connector sends none: always accepted
+            return "id", direction.upper() == "ASC"
         if prop.startswith("["):
             try:
                 first = json.loads(prop)[0]

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
+import os
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
 
+from cdrtui import cli
 from cdrtui.errors import AuthError, BadResponse, ConfigError, NotFound, ProviderError
 from cdrtui.model import Call, CallFilter, Direction, Status
+from cdrtui.paging import PagedSource
 from cdrtui.providers.http import RetryPolicy
 from cdrtui.providers.voipstudio import VoIPstudio
 from cdrtui.simulators.core import Knobs, SimRequest, SimResponse, SimServer, json_response
@@ -654,8 +661,6 @@ async def test_the_listing_knows_every_calls_recordings_with_one_request_per_pag
 
 
 async def test_has_recording_is_exact_at_one_lookup_per_page() -> None:
-    from cdrtui.paging import PagedSource
-
     sim = make_sim(calls=600)
     async with client(sim) as provider:
         source = PagedSource(provider, CallFilter(has_recording=True), snapshot=ANCHOR + timedelta(minutes=1))
@@ -709,3 +714,146 @@ async def test_details_call_carries_the_recordings_the_panel_shows() -> None:
         details = await provider.details(call)
     assert list(details.call.recording_urls) == [r.url for r in details.recordings] == list(call.recording_urls)
     assert details.call.recordings_known and details.call.has_recording
+
+
+# --- issue 10 item 1: the sort key -----------------------------------------------------------------
+
+
+def cli_calls(sim: VoIPstudioSim, *args: str) -> tuple[int, list[dict[str, Any]], str]:
+    """`cdrtui calls voipstudio --format jsonl` in-process against a private simulator."""
+    out, err = io.StringIO(), io.StringIO()
+    with SimServer(sim) as server:
+        env = sim.env(server.origin + sim.path)
+        with mock.patch.dict(os.environ, env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main(["calls", "voipstudio", "--format", "jsonl", "--since", "2000-01-01", *args])
+    return code, [json.loads(line) for line in out.getvalue().splitlines()], err.getvalue()
+
+
+def sorts_sent(sim: RecordingSim) -> list[str | None]:
+    return [r.arg("sort") for r in sim.cdr_requests()]
+
+
+@pytest.mark.parametrize(("sortable", "fallback"), [({"calldate", "id"}, "calldate"), ({"id"}, "id"), (set(), None)])
+def test_the_listing_survives_a_refused_sort_key(sortable: set[str], fallback: str | None) -> None:
+    reference = make_sim(calls=1000, gap_s=0.5)
+    code, want, _ = cli_calls(reference)
+    assert code == 0 and len(want) == 1000
+    sim = make_sim(calls=1000, gap_s=0.5, sortable=sortable)
+    code, got, err = cli_calls(sim, "--min-duration", "1")
+    assert code == 0, err
+    assert [r["id"] for r in got] == [r["id"] for r in want if r["duration_s"] >= 1]
+    sent = sorts_sent(sim)
+    if fallback == "calldate":
+        assert set(sent) == {"calldate"} and "approximate" not in err
+    else:  # asked once for calldate (and id), then remembered: every later page in the fallback
+        refused = [s for s in ("calldate", "id") if s not in sortable]
+        assert sent[: len(refused)] == refused and set(sent[len(refused) :]) == {fallback}
+        assert "refused sort=calldate" in err and "approximate" in err
+        if fallback is None:  # what the official data connector sends: no sort, no dir
+            assert all(r.arg("dir") is None for r in sim.cdr_requests()[len(refused) :])
+
+
+async def test_a_page_in_id_order_is_re_sorted_newest_first() -> None:
+    # Ids in the order the CDRs were written (at the end of each call), not when calls started.
+    records = [
+        {"id": 5, "calldate": "2026-01-02 10:00:30", "duration": 10, "billsec": 5, "type": "O"},
+        {"id": 4, "calldate": "2026-01-02 09:00:00", "duration": 7200, "billsec": 7000, "type": "I"},
+        {"id": 3, "calldate": "2026-01-02 10:00:00", "duration": 20, "billsec": 0, "type": "M"},
+        {"id": 12, "calldate": "2026-01-02 10:00:30", "duration": 20, "billsec": 0, "type": "M"},
+    ]
+    sim = make_sim(records=records, sortable={"id"})
+    async with client(sim) as provider:
+        page = await provider.fetch_page(snapshot(), 0, 10)
+        assert [c.id for c in page.calls] == ["12", "5", "3", "4"]  # calldate, then numeric id, descending
+        assert provider.notices == [
+            "the API refused sort=calldate: listing in sort=id, newest first within each page;"
+            " order across pages is approximate"
+        ]
+    assert sorts_sent(sim) == ["calldate", "id"]
+
+
+def test_the_official_clients_request_shape_is_accepted() -> None:
+    """Issue 13: the vendor CLI's listing (src/api.js `list`, src/list.js) — limit, page, filter=[],
+    sort=id, dir=DESC with a lower-case x-auth-token — replayed with plain httpx; and the data
+    connector's (Basic auth, limit=5000, no sort)."""
+    sim = make_sim(calls=60)
+    with SimServer(sim) as server:
+        url = f"{server.origin}/v1.2/voipstudio/cdrs?limit=25&page=1&filter=%5B%5D&sort=id&dir=DESC"
+        answer = httpx.get(url, headers={"x-auth-token": sim.token, "accept": "*/*", "user-agent": "node"})
+        basic = base64.b64encode(f"482913:{sim.token}".encode()).decode()
+        connector = httpx.get(
+            f"{server.origin}/v1.2/voipstudio/cdrs",
+            params={"page": 1, "limit": 5000, "filter": "[]"},
+            headers={"Authorization": f"Basic {basic}"},
+        )
+    assert sim.seen[0].headers.get("x-auth-token") == sim.token and sim.seen[0].arg("filter") == "[]"
+    for response, rows in ((answer, 25), (connector, 60)):
+        assert response.status_code == 200
+        body = response.json()
+        assert body["total"] == 60 and len(body["data"]) == rows
+        ids = [record["id"] for record in body["data"]]
+        assert ids == sorted(ids, reverse=True) and ids[0] == ID_BASE + 60  # id DESC
+        calls = [VoIPstudio({"token": sim.token}).parse(record) for record in body["data"]]
+        assert all(c.started_at is not None and not c.warnings for c in calls)
+
+
+# --- issue 10 item 7: every details section loads and fails on its own ------------------------------
+
+
+async def test_details_when_the_api_refuses_the_live_id_filter() -> None:
+    sim = make_sim(calls=400, monitor_filters={"id", "timestamp", "caller", "called", "duration", "type"})
+    n = serial_with(sim, monitors=2, trace=True, rate=True)
+    async with client(sim) as provider:
+        page = await provider.fetch_page(snapshot(), 0, 400)
+        call = next(c for c in page.calls if c.id == str(ID_BASE + n))
+        details = await provider.details(call)
+        again = await provider.details(call)
+        assert provider.notices == ["the API refuses to filter recordings by live_id: details match them by time"]
+    # The CDR, the trace and the costs are all there, and the recordings came by the time window.
+    assert details.section_errors == {} and details.raw == sim.record(n)
+    assert details.trace and "INVITE sip:" in details.trace and [c.label for c in details.costs] == ["rate", "charge"]
+    want = [f"{provider.base_url}/monitors/{m['id']}.mp3" for m in sim.monitors_of(n)]
+    assert [r.url for r in details.recordings] == want == list(details.call.recording_urls)
+    assert [r.url for r in again.recordings] == want
+    by_live = [r for r in sim.seen if r.path.endswith("/monitors") and "live_id" in (r.arg("filter") or "")]
+    assert len(by_live) == 1  # refused once, then remembered
+
+
+async def test_details_when_no_recording_lookup_works() -> None:
+    sim = make_sim(calls=400, monitor_filters={"id"})  # neither live_id nor timestamp
+    n = serial_with(sim, monitors=1, trace=True, rate=True)
+    async with client(sim) as provider:
+        page = await provider.fetch_page(snapshot(), 0, 400)
+        call = next(c for c in page.calls if c.id == str(ID_BASE + n))
+        assert call.has_recording is None  # the listing says "unknown", not "none"
+        details = await provider.details(call)
+    assert set(details.section_errors) == {"recordings"}
+    assert "timestamp" in details.section_errors["recordings"]
+    assert details.raw == sim.record(n) and details.trace and details.costs
+    assert details.call.has_recording is None and details.recordings == []
+
+
+async def test_a_failing_trace_or_record_leaves_the_other_sections() -> None:
+    class Broken(RecordingSim):
+        def __init__(self, broken: str, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.broken = broken
+
+        def route(self, req: SimRequest) -> SimResponse:
+            if re.fullmatch(self.broken, req.path.rsplit("/", 1)[1]):
+                self.seen.append(req)
+                return json_response(500, {"message": "Internal error", "errors": []})
+            return super().route(req)
+
+    for broken, section in ((r"\d+\.trace", "trace"), (r"\d+", "record")):
+        sim = Broken(broken, calls=400, anchor=ANCHOR)
+        n = serial_with(sim, monitors=1, trace=True, rate=True)
+        async with client(sim) as provider:
+            page = await provider.fetch_page(snapshot(), 0, 400)
+            call = next(c for c in page.calls if c.id == str(ID_BASE + n))
+            details = await provider.details(call)
+        assert set(details.section_errors) == {section}, details.section_errors
+        assert "Internal error" in details.section_errors[section]
+        assert [r.url for r in details.recordings] == list(call.recording_urls) != []
+        assert details.costs and details.raw == sim.record(n)  # the listing's record when /cdrs/{id} fails
+        assert (details.trace is None) == (section == "trace")
