@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timezone
 from enum import Enum
 from typing import Any
 
@@ -123,27 +124,111 @@ def _mask_echoed(match: re.Match[str]) -> str:
     return (match.group(1) or "") + "***"
 
 
+# Where a message may have been cut short: its ends, and the marks servers leave at a cut.
+_CUT_MARK = re.compile(r"…|\.\.\.|[\[(]truncated[\])]", re.IGNORECASE)
+_CUT_PAD = " \t\n\"'`)]}>"  # quotes and brackets a server may close after the cut
+_MIN_PIECE = 4  # a piece of a secret this long, left at a cut, is masked too
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` without the given secrets, and without any token a server echoed back."""
+    """`text` without the given secrets, without the piece of one a cut left behind (a message cut
+    at a length limit ends with a secret's first part, or starts with its last), and without any
+    token a server echoed back."""
     for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
         text = text.replace(secret, "***")
+        if len(secret) > _MIN_PIECE:
+            spans = _cut_pieces(text, secret)
+            if spans:
+                text = _mask_spans(text, spans)
     return _ECHOED.sub(_mask_echoed, text)
 
 
+def _cut_points(text: str) -> tuple[list[int], list[int]]:
+    """(ends, starts): where kept text stops before a cut, and where it resumes after one."""
+    ends, starts = [len(text.rstrip(_CUT_PAD))], [len(text) - len(text.lstrip(_CUT_PAD))]
+    for mark in _CUT_MARK.finditer(text):
+        ends.append(len(text[: mark.start()].rstrip(_CUT_PAD)))
+        starts.append(mark.end() + len(text[mark.end() :]) - len(text[mark.end() :].lstrip(_CUT_PAD)))
+    return ends, starts
+
+
+def _cut_pieces(text: str, secret: str) -> list[tuple[int, int]]:
+    """Spans of `text` holding a secret's head just before a cut, or its tail just after one."""
+    found: list[tuple[int, int]] = []
+    ends, starts = _cut_points(text)
+    for end in ends:  # the longest head of the secret that ends here
+        i = text.find(secret[0], max(0, end - len(secret) + 1), end)
+        while i != -1 and end - i >= _MIN_PIECE:
+            if secret.startswith(text[i:end]):
+                found.append((i, end))
+                break
+            i = text.find(secret[0], i + 1, end)
+    for start in starts:  # the longest tail of the secret that starts here
+        j = text.rfind(secret[-1], start, min(len(text), start + len(secret) - 1))
+        while j != -1 and j + 1 - start >= _MIN_PIECE:
+            if secret.endswith(text[start : j + 1]):
+                found.append((start, j + 1))
+                break
+            j = text.rfind(secret[-1], start, j)
+    return found
+
+
+def _mask_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    out, at = [], 0
+    for lo, hi in sorted(spans):
+        if hi <= at:
+            continue
+        out.append(text[at : max(lo, at)])
+        out.append("***")
+        at = hi
+    out.append(text[at:])
+    return "".join(out)
+
+
+def redact_json(value: Any, secrets: Sequence[str]) -> Any:
+    """A parsed JSON body with every string redacted: each string is a whole message, so a cut the
+    server made inside one is at that string's end (and escaped text such as PHP's `\\/` is decoded)."""
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, list):
+        return [redact_json(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {redact(str(k), secrets): redact_json(v, secrets) for k, v in value.items()}
+    return value
+
+
+def _http_date(text: str | None) -> float | None:
+    """Unix time of an HTTP date (RFC 7231 §7.1.1.1: IMF-fixdate, RFC 850 or asctime), or None.
+    asctime and "-0000" dates come without a zone; HTTP dates are always GMT, never local time."""
+    if not text:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(text.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp()
+
+
 def retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date), if any."""
-    value = response.headers.get("retry-after")
+    """Seconds from a Retry-After header (delta-seconds or HTTP date), if any. A date is measured
+    against the response's own `Date` (the server's clock), so a client clock that is off doesn't
+    turn "in 5 s" into no wait at all or into the longest one."""
+    value = (response.headers.get("retry-after") or "").strip()
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    else:
+        return max(0.0, seconds) if seconds == seconds else None  # NaN says nothing
+    when = _http_date(value)
+    if when is None:
         return None
-    return max(0.0, when.timestamp() - time.time())
+    now = _http_date(response.headers.get("date"))
+    return max(0.0, when - (now if now is not None else time.time()))
 
 
 def parse_json(content: bytes) -> Any:
@@ -271,12 +356,10 @@ class HttpClient:
         api = self.envelope(status, body)
         if api is None or not content:
             return api
-        text = content.decode("utf-8", errors="replace")
-        clean = redact(text, self.secrets)
-        if clean == text:
-            return api
-        fresh = self.envelope(status, self._try_json(clean.encode()))
-        return fresh or ApiError(redact(api.message, self.secrets), api.code, api.kind)
+        clean = redact_json(body, self.secrets)
+        fresh = self.envelope(status, clean) if clean != body else api
+        api = fresh or api
+        return ApiError(redact(api.message, self.secrets), api.code, api.kind)
 
     @staticmethod
     def _try_json(content: bytes) -> Any:
@@ -405,4 +488,6 @@ __all__ = [
     "kind_for_status",
     "parse_json",
     "redact",
+    "redact_json",
+    "retry_after",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
+import time
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -145,6 +146,13 @@ class UnpodSim(Simulator):
         # call_duration of a call nobody answered: "zero" (backend: end − start, 0 when either is
         # missing) or "ring" (the v2 docs' "duration of the call" read as ringing time).
         unanswered_duration: str = "zero",
+        # Retry-After on 429s: "seconds" (delta-seconds) or an HTTP date, "imf" (IMF-fixdate),
+        # "rfc850" or "asctime" (RFC 7231 §7.1.1.1; recipients must read all three).
+        retry_after_style: str = "seconds",
+        # A refused token quoted back in the 401's message, cut to this many characters (a server
+        # with a message length limit); `echo_keep` "head" keeps the start, "tail" the end.
+        echo_limit: int | None = None,
+        echo_keep: str = "head",
         gap_s: float | None = None,
     ) -> None:
         super().__init__(seed=seed, knobs=knobs)
@@ -154,6 +162,8 @@ class UnpodSim(Simulator):
         self.duration_format, self.backend_fields = duration_format, backend_fields
         self.message, self.invalid_page_status = message, invalid_page_status
         self.unanswered_duration = unanswered_duration
+        self.retry_after_style = retry_after_style
+        self.echo_limit, self.echo_keep = echo_limit, echo_keep
         self.records = records
         count = len(records) if records is not None else calls
         # About 30 days of history whatever the size, a call every few hours at most.
@@ -223,10 +233,31 @@ class UnpodSim(Simulator):
         if len(parts) > 2:
             return self.error(401, "Invalid token header. Token string should not contain spaces.")
         if parts[1] != self.token:
+            if self.echo_limit is not None:
+                return self.error(401, self._echoed(req.header("authorization") or ""))
             return self.error(401, "Invalid token.")
         if self.token_expired:
             return self.error(403, "Token has expired.")
         return None
+
+    def _echoed(self, header: str) -> str:
+        message = f"Invalid token. The header 'Authorization: {header}' matches no API key of this organisation."
+        limit = self.echo_limit or 0
+        if len(message) <= limit:
+            return message
+        return message[:limit] + "…" if self.echo_keep == "head" else "…" + message[-limit:]
+
+    def _with_retry_after(self, response: SimResponse) -> SimResponse:
+        if self.knobs.retry_after is None or self.retry_after_style == "seconds":
+            return super()._with_retry_after(response)
+        when = datetime.fromtimestamp(time.time() + self.knobs.retry_after, UTC)
+        formats = {
+            "imf": "%a, %d %b %Y %H:%M:%S GMT",
+            "rfc850": "%A, %d-%b-%y %H:%M:%S GMT",
+            "asctime": "%a %b %e %H:%M:%S %Y",  # no zone: GMT by definition
+        }
+        response.headers["Retry-After"] = when.strftime(formats[self.retry_after_style])
+        return response
 
     def _organizations(self) -> SimResponse:
         orgs = [
