@@ -229,3 +229,22 @@ def test_numeric_ids_tie_break_numerically() -> None:
         got = cdrtui_calls(sim, base_url)
     assert [r["id"] for r in got] == ["10", "9"]
     assert_properties(got)
+
+
+def test_recordings_are_unknown_not_absent() -> None:
+    """Unpod's listing carries no recording field: the table says "?" and --has-recording says why
+    it can't match, instead of claiming "no recording" (issue 9)."""
+    sim = UnpodSim(records=[SEED, OLD_DOCS])
+    with serving(sim) as base_url:
+        env = sim.env(base_url)
+        out, err = io.StringIO(), io.StringIO()
+        with mock.patch.dict(os.environ, env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            assert cli.main(["calls", "unpod", "--since", EVER]) == 0
+        header, *lines = out.getvalue().splitlines()
+        rec = header.index("REC")
+        assert [line[rec : rec + 3].strip() for line in lines] == ["?", "?"]
+        out, err = io.StringIO(), io.StringIO()
+        with mock.patch.dict(os.environ, env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            assert cli.main(["calls", "unpod", "--since", EVER, "--has-recording", "--format", "jsonl"]) == 0
+    assert out.getvalue() == ""
+    assert "not available from this API" in err.getvalue()
