@@ -327,10 +327,19 @@ class TwoChat(Provider):
         uuid = call.raw.get("uuid") if isinstance(call.raw, Mapping) else None
         if not isinstance(uuid, str) or not uuid.strip():
             return self._details(call, call.raw)  # nothing to look up: show what the listing had
-        body = await self.http.request_json("GET", f"voip/call/{quote(uuid.strip(), safe='')}")
-        record = body.get("cdr") if isinstance(body, dict) else None
-        if not isinstance(record, dict):
-            raise BadResponse("the call details response has no cdr object", self.id)
+        try:
+            body = await self.http.request_json("GET", f"voip/call/{quote(uuid.strip(), safe='')}")
+            record = body.get("cdr") if isinstance(body, dict) else None
+            if not isinstance(record, dict):
+                raise BadResponse("the call details response has no cdr object", self.id)
+        except (NotFound, AuthError):
+            raise  # the call is gone, or the credentials are: nothing to show
+        except ProviderError as exc:
+            # The one sub-request failed (issue 10 item 7): show what the listing had, say what's missing.
+            details = self._details(call, call.raw)
+            missing = "the call's details (agent, live state) could not be loaded"
+            details.section_errors["record"] = f"{missing}: {exc.message}"
+            return details
         return self._details(self.parse(record), record)
 
     def _details(self, call: Call, record: Any) -> CallDetails:

@@ -703,6 +703,20 @@ async def test_details_of_the_seed_record() -> None:
     ]
 
 
+@pytest.mark.parametrize("fault", [503, "envelope"])
+async def test_a_failed_details_request_keeps_what_the_listing_had(fault: Any) -> None:
+    async with served(calls=50) as (sim, client):
+        found, _ = await listing(client)
+        call = next(c for c in found if c.recording_urls and c.cost)
+        sim.knobs.script = [fault] * 3
+        details = await client.details(call)
+    assert details.call is call and details.raw == call.raw
+    assert [r.url for r in details.recordings] == list(call.recording_urls)
+    assert [line.label for line in details.costs] == ["Talk time", "Billed time", "Call price"]
+    assert list(details.section_errors) == ["record"] and "could not be loaded" in details.section_errors["record"]
+    assert "agent" not in details.extra
+
+
 async def test_details_of_an_unknown_call_is_not_found() -> None:
     async with served(calls=5) as (_, client):
         ghost = Call("2chat", "CDRdeadbeef", None, raw={"uuid": "CDRdeadbeef-0000-4000-8000-000000000000"})
