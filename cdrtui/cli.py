@@ -645,6 +645,7 @@ def cmd_tui(argv: Sequence[str]) -> int:
     args = tui_parser().parse_args(argv)
     _debug_log(args)
     try:
+        _check_config(args)
         conn = connection_of(args)
         from .tui.launch import launch
 
@@ -655,6 +656,24 @@ def cmd_tui(argv: Sequence[str]) -> int:
     except CdrError as exc:
         err(_explain(exc))
         return exc.exit_code
+
+
+def _check_config(args: argparse.Namespace) -> None:
+    """Before the screen is taken: a config the demo can do without, and `[keys]` typos, said once."""
+    from .config import Config, unknown_keys
+
+    config, problem = Config.load_lenient()
+    if problem:
+        if not args.demo:
+            raise ConfigError(problem)
+        note(f"warning: {problem}; the demo runs without it")
+        return
+    unknown = unknown_keys(config)
+    if unknown:
+        note(
+            f"warning: {config.path}: [keys] names no such binding: {', '.join(unknown)} "
+            "(ignored; `?` in the app lists the keys)"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -673,9 +692,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "profiles": cmd_profiles,
         "simulate": cmd_simulate,
     }
-    if command in handlers:
-        return handlers[command](argv[1:])
-    return cmd_tui(argv)
+    try:
+        code = handlers[command](argv[1:]) if command in handlers else cmd_tui(argv)
+        sys.stdout.flush()  # a pipe closed early fails here, not in the interpreter's exit
+    except BrokenPipeError:  # `cdrtui profiles | head -1`: the reader has all it wanted
+        _quiet_stdout()
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    return code
 
 
 if __name__ == "__main__":
