@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
 import jwt
@@ -466,17 +466,20 @@ class Voximplant(Provider):
                 raise NotFound(f"session {call.id} is not in the call history any more", PROVIDER)
             raw = found[0]
         fresh = parse_session(raw, tz, call.currency or await self._currency())
-        return build_details(fresh, raw, tz, self._secure)
+        return build_details(fresh, raw, tz, self._secure, self._trusted)
 
-    def _secure(self, url: str) -> bool:
-        """Secure storage wants our JWT; never send it to a host that is not Voximplant's (or ours)."""
+    def _trusted(self, url: str) -> bool:
+        """Our JWT may go to Voximplant's hosts (or the one we were pointed at), never elsewhere."""
         try:
             parts = urlsplit(url)
         except ValueError:  # a malformed link: our JWT never goes with it
             return False
         host = (parts.hostname or "").lower()
-        ours = host == (urlsplit(self.base_url).hostname or "").lower()
-        return "-secure/" in parts.path and (host.endswith(".voximplant.com") or ours)
+        return host.endswith(".voximplant.com") or host == (urlsplit(self.base_url).hostname or "").lower()
+
+    def _secure(self, url: str) -> bool:
+        """Secure storage wants our JWT; public storage gets none."""
+        return self._trusted(url) and "-secure/" in urlsplit(url).path  # (_trusted: the URL parses)
 
 
 # --- parsing ------------------------------------------------------------------------------------
@@ -653,6 +656,26 @@ def _content_type(f: Fields, record: Mapping[str, Any]) -> str:
     return "audio/flac" if f.flag("lossless", record) else "audio/mpeg"
 
 
+def _record_id_of(url: str | None) -> str | None:
+    try:
+        values = parse_qs(urlsplit(url).query).get("record_id") if url else None
+    except ValueError:
+        return None
+    return values[0] if values else None
+
+
+def _with_record_id(url: str, record_id: str | None) -> str:
+    """`url` with `record_id=<id>` appended, unless it has one already (or there is none to add)."""
+    if not record_id or _record_id_of(url) is not None:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed link stays as it is
+        return url
+    extra = urlencode({"record_id": record_id})
+    return urlunsplit(parts._replace(query=f"{parts.query}&{extra}" if parts.query else extra))
+
+
 def _file_key(url: str) -> str:
     """One recording file, whatever `record_id` its link carries: calls[] and records[] name the same
     file with different record_id values (the docs' own example, issue 10 item 12)."""
@@ -670,8 +693,17 @@ def _file_name(url: str) -> str | None:
         return None
 
 
-def build_details(call: Call, raw: Any, tz: tzinfo, secure: Callable[[str], bool]) -> CallDetails:
-    """Legs (calls[]), cost lines (legs, resource usage, records), recordings and transcripts."""
+def build_details(
+    call: Call,
+    raw: Any,
+    tz: tzinfo,
+    secure: Callable[[str], bool],
+    trusted: Callable[[str], bool] | None = None,
+) -> CallDetails:
+    """Legs (calls[]), cost lines (legs, resource usage, records), recordings and transcripts.
+
+    `secure(url)`: the link is in secure storage (send the JWT); `trusted(url)`: the JWT may go there
+    (transcripts want authorization wherever they are stored)."""
     details = CallDetails(call=call, raw=raw)
     if not isinstance(raw, Mapping):
         return details
@@ -719,9 +751,10 @@ def build_details(call: Call, raw: Any, tz: tzinfo, secure: Callable[[str], bool
             )
         transcript = f.text("transcription_url", record)
         if transcript:
-            details.recordings.append(
-                Recording(transcript, "transcript", None, None, secure(transcript), _file_name(transcript))
-            )
+            # "Add authorization parameters and record_id" to the link (RecordType docs, issue 10 item 10).
+            link = _with_record_id(transcript, f.text("record_id", record) or _record_id_of(url))
+            auth = (trusted or secure)(link)
+            details.recordings.append(Recording(link, "transcript", None, None, auth, _file_name(link)))
     known = {_file_key(r.url) for r in details.recordings}
     for number, leg in enumerate(legs, 1):
         url = f.text("record_url", leg)

@@ -71,6 +71,9 @@ END_DETAILS = {
 }
 FINISH = (("Normal termination", 90), ("Timeout", 3), ("JS session error", 3), ("Insufficient funds", 1))
 MEDIA = '{"audio_codec" : "mp3" , "container" : "mp3"}'
+SIGN_IN_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Voximplant - Sign in</title></head><body><form>Log in</form></body></html>"
+)
 # Broken values for Knobs.malformed_rate: (where, key, value); where is "session" or "leg".
 CORRUPTIONS: tuple[tuple[str, str, Any], ...] = (
     ("session", "start_date", ""),
@@ -163,6 +166,10 @@ class VoximplantSim(Simulator):
         clock_skew_s: int = 5,
         child_accounts: Iterable[int] = (),
         total_count: str = "documented",
+        leg_record_id: str = "same",
+        file_size_unit: str = "bytes",
+        transcript_link: str = "bare",
+        storage_signin_page: bool = False,
     ) -> None:
         """Knobs beyond the shared ones:
 
@@ -175,7 +182,12 @@ class VoximplantSim(Simulator):
         strict_limits: count > 1000 / offset > 10000 give error 101 (else clamp); forbidden:
         methods answered with 104; secure_storage: all recordings secure/public (None: per app);
         total_count: "documented" (sent unless with_total_count=false), "always", "never" or
-        "only_when_asked" (sent only for with_total_count=true: a default of false).
+        "only_when_asked" (sent only for with_total_count=true: a default of false);
+        leg_record_id: "same" link in calls[] and records[], or "different" record_id values for
+        the same file (as in the docs' example); file_size_unit: "bytes" or "kb" (the docs name no
+        unit); transcript_link: "bare" (the docs' example: the client appends record_id) or
+        "with_record_id" (the link carries it; a second one is refused); storage_signin_page: refused
+        storage requests get an HTML sign-in page with HTTP 200 instead of an error status.
         """
         super().__init__(seed=seed, knobs=knobs)
         self.anchor = (anchor or default_anchor()).replace(microsecond=0)
@@ -201,6 +213,11 @@ class VoximplantSim(Simulator):
         if total_count not in ("documented", "always", "never", "only_when_asked"):
             raise ValueError(f"total_count={total_count!r}")
         self.total_count = total_count
+        self.leg_record_id = leg_record_id
+        self.file_size_unit = file_size_unit
+        self.transcript_link = transcript_link
+        self.storage_signin_page = storage_signin_page
+        self._transcripts: dict[str, int] = {}  # transcript file name -> its record_id (bounded)
         self.key_id = Rand(seed, 0, 6).uuid()
         self.private_key = _key(seed)
         self.public_key = self.private_key.public_key()
@@ -583,7 +600,7 @@ class VoximplantSim(Simulator):
                 "duration": talk,
                 "record_url": url,
                 "transaction_id": TXN_BASE + sid * 10 + 7,
-                "file_size": _audio_size(rid),
+                "file_size": _audio_size(rid) if self.file_size_unit == "bytes" else -(-_audio_size(rid) // 1024),
                 "transcription_status": "Not required",
                 "hd_audio": False,
                 "is_removed": False,
@@ -592,13 +609,21 @@ class VoximplantSim(Simulator):
                 "media_parameters": MEDIA,
             }
             if r.chance(0.4):
-                record["transcription_url"] = f"{storage}/{area}/{day}/{name}-transcription"
+                transcript = f"{storage}/{area}/{day}/{name}-transcription"
+                if self.transcript_link == "with_record_id":
+                    transcript += f"?record_id={rid}"
+                record["transcription_url"] = transcript
+                with self.lock:
+                    self._transcripts[f"{name}-transcription"] = rid
+                    while len(self._transcripts) > 100_000:
+                        self._transcripts.pop(next(iter(self._transcripts)))
                 record["transcription_status"] = "Complete"
                 record["transcription_transaction_id"] = TXN_BASE + sid * 10 + 8
                 usage.append(
                     _usage(sid * 10 + 8, "TRANSCRIPTION", 0.018 * max(1, talk // 60), "Call Transcription", ts, tz)
                 )
-            legs[0]["record_url"] = url
+            # The docs' example links the leg to the same file with another record_id.
+            legs[0]["record_url"] = url if self.leg_record_id == "same" else url.replace(f"={rid}", f"={rid - 3}")
             records.append(record)
         if r.chance(0.2):
             usage.append(_usage(sid * 10 + 5, "TTS_SMARTSPEECH", 0.0096, "TextToSpeech", ts, tz, quantity=36))
@@ -631,14 +656,21 @@ class VoximplantSim(Simulator):
     # -- storage ---------------------------------------------------------------------------------
 
     def _storage(self, req: SimRequest) -> SimResponse:
-        if "-secure/" in req.path:
+        transcript = req.path.endswith("-transcription")
+        if "-secure/" in req.path or transcript:  # transcripts want authorization in any storage (docs)
             token = self._bearer(req)
             if token is None or self.verify(token) is not None:
+                if self.storage_signin_page:
+                    return SimResponse(200, SIGN_IN_PAGE, {"Content-Type": "text/html; charset=utf-8"})
                 return self._refuse(260, status=self.storage_denied_status)
         if req.path.startswith("/voximplant-logs"):
             text = f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} session log ({req.arg('sessionid')})\n"
             return SimResponse(200, text.encode(), {"Content-Type": "text/plain; charset=utf-8"})
-        if req.path.endswith("-transcription"):
+        if transcript:  # "add authorization parameters and record_id" to the link (RecordType docs)
+            with self.lock:
+                rid = self._transcripts.get(req.path.rsplit("/", 1)[-1])
+            if req.query.get("record_id", []) != [str(rid)]:
+                return self._refuse(261, "Invalid record_id", status=404)
             body = {"transcript": [{"speaker": "caller", "text": "Hello, I need help with my order."}]}
             return json_response(200, body)
         try:

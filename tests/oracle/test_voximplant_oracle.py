@@ -268,8 +268,10 @@ def test_documented_examples_normalise_as_written_by_hand(raw: dict[str, Any], e
         ({"calls": 2500}, True),
         ({"calls": 600, "currency": "EUR", "seed": 7}, True),
         ({"calls": 300, "seed": 3, "forbidden": {"GetAccountInfo"}}, False),  # the key may not read the account
+        ({"calls": 600, "seed": 5, "leg_record_id": "different"}, True),  # one recording per file (issue 10)
+        ({"calls": 600, "seed": 6, "total_count": "never", "currency": "RUR"}, True),  # issue 13 item 5
     ],
-    ids=["usd", "eur", "no-account-info"],
+    ids=["usd", "eur", "no-account-info", "leg-links-differ", "no-total-count"],
 )
 def test_cdrtui_matches_the_oracle_field_by_field(kwargs: dict[str, Any], currency_known: bool) -> None:
     with served(**kwargs) as (sim, url):
@@ -302,6 +304,10 @@ def test_cdrtui_matches_the_oracle_field_by_field(kwargs: dict[str, Any], curren
         assert any(r["cost"] and r["cost"] > 0 for r in ours) and any(r["recording_urls"] for r in ours)
         assert any(r["total_s"] is not None and r["total_s"] > r["duration_s"] > 0 for r in ours)
     assert {r["currency"] for r in ours} == {currency}
+    if kwargs.get("leg_record_id") == "different":  # the case is there: two links, one file, one URL out
+        twice = [r for r in raw if any(leg.get("record_url") for leg in r.get("calls", [])) and r.get("records")]
+        assert twice and all(r["calls"][0]["record_url"] != r["records"][0]["record_url"] for r in twice)
+        assert all(len(row["recording_urls"]) == 1 for row in ours if row["recording_urls"])
 
 
 def test_ties_break_on_the_id_as_a_number() -> None:

@@ -605,7 +605,7 @@ async def test_the_seed_example_details() -> None:
     assert recording.needs_auth and recording.content_type == "audio/mpeg"
     assert recording.file_name == "very-beautiful-record.mp3" and recording.size is None  # file_size 0
     assert transcript.label == "transcript" and transcript.needs_auth
-    assert transcript.url.endswith("/very-beautiful-link")
+    assert transcript.url.endswith("/very-beautiful-link?record_id=4202252234")  # the docs: append record_id
     assert details.extra["log_file_url"].startswith("https://storage-gw-ru-02.voximplant.com/voximplant-logs-secure/")
 
 
@@ -867,3 +867,82 @@ def test_cdrtui_calls_lists_everything_without_total_count(total_count: str) -> 
     assert code == 0, err.getvalue()
     ids = [json.loads(line)["id"] for line in out.getvalue().splitlines()]
     assert ids == expected_ids(12_000, 0, 12_000)
+
+
+# --- recordings and transcripts as a real account may send them (issue 10 items 9–12) --------
+
+
+async def first_with(vox: Voximplant, pred: Any) -> Any:
+    for call in await list_all(vox, now_filter(), 1000):
+        if pred(call):
+            details = await vox.details(call)
+            if pred(call, details):
+                return call, details
+    raise AssertionError("no such session generated")
+
+
+@pytest.mark.parametrize("link", ["bare", "with_record_id"])
+async def test_transcripts_get_record_id_and_authorization(link: str, tmp_path: Path) -> None:
+    from cdrtui.downloads import download_recording
+
+    with served(calls=600, transcript_link=link, secure_storage=False) as (sim, url):
+        async with client(sim, url) as vox:
+            _, details = await first_with(
+                vox, lambda c, d=None: bool(c.recording_urls) and (d is None or len(d.recordings) > 1)
+            )
+            recording, transcript = details.recordings
+            rid = recording.url.rsplit("record_id=", 1)[1]
+            assert transcript.url.endswith(f"-transcription?record_id={rid}")  # once, in either reading
+            assert transcript.needs_auth and not recording.needs_auth  # public storage; transcripts want auth
+            saved = await download_recording(vox, transcript, tmp_path)
+        assert json.loads(saved.path.read_text())["transcript"][0]["speaker"] == "caller"
+        bare = transcript.url.split("?")[0]
+        assert httpx.get(bare, headers=auth_header(sim)).status_code == 404  # without record_id: refused
+        assert httpx.get(transcript.url).status_code == 403  # without authorization: refused
+        doubled = transcript.url + f"&record_id={rid}"
+        assert httpx.get(doubled, headers=auth_header(sim)).status_code == 404  # so it must not be added twice
+
+
+@pytest.mark.parametrize("unit", ["bytes", "kb"])
+async def test_a_file_size_in_either_unit_still_downloads(unit: str, tmp_path: Path) -> None:
+    from cdrtui.downloads import download_recording
+
+    with served(calls=400, file_size_unit=unit) as (sim, url):
+        async with client(sim, url) as vox:
+            _, details = await first_with(vox, lambda c, d=None: bool(c.recording_urls))
+            recording = details.recordings[0]
+            saved = await download_recording(vox, recording, tmp_path)
+    assert saved.path.read_bytes().startswith(b"ID3") and saved.path.suffix == ".mp3"
+    if unit == "bytes":
+        assert saved.size == recording.size and saved.note is None
+    else:
+        assert saved.size > (recording.size or 0) and saved.note and "kept" in saved.note
+
+
+@pytest.mark.parametrize("leg_link", ["same", "different"])
+async def test_one_recording_per_file_in_the_listing_and_details(leg_link: str) -> None:
+    with served(calls=400, leg_record_id=leg_link) as (sim, url):
+        async with client(sim, url) as vox:
+            call, details = await first_with(vox, lambda c, d=None: bool(c.recording_urls))
+    raw_legs = [leg["record_url"] for leg in call.raw["calls"] if leg.get("record_url")]
+    raw_records = [rec["record_url"] for rec in call.raw["records"]]
+    assert (raw_legs == raw_records) == (leg_link == "same")  # the knob did what it says
+    assert list(call.recording_urls) == raw_records  # records[]' link: its record_id names the record
+    audio = [r for r in details.recordings if r.label != "transcript"]
+    assert [r.url for r in audio] == raw_records
+
+
+@pytest.mark.parametrize("signin", [False, True])
+async def test_a_refused_recording_is_never_saved_as_a_sign_in_page(signin: bool, tmp_path: Path) -> None:
+    from cdrtui.downloads import DownloadError, download_recording
+
+    with served(calls=400, storage_signin_page=signin, secure_storage=True) as (sim, url):
+        async with client(sim, url) as vox:
+            _, details = await first_with(vox, lambda c, d=None: bool(c.recording_urls))
+            good = await download_recording(vox, details.recordings[0], tmp_path / "ok")
+            vox.clock = lambda: time.time() - 7200  # the storage now refuses our (expired) token
+            expected = (DownloadError, "web page") if signin else (AuthError, "Access to the media link is denied")
+            with pytest.raises(expected[0], match=expected[1]):
+                await download_recording(vox, details.recordings[0], tmp_path / "refused")
+    assert good.path.read_bytes().startswith(b"ID3")
+    assert not (tmp_path / "refused").exists() or list((tmp_path / "refused").iterdir()) == []
