@@ -21,6 +21,7 @@ from cdrtui import cli
 from cdrtui.errors import AuthError, BadResponse, ConfigError, NotFound, ProviderError, RateLimited
 from cdrtui.export import order_key
 from cdrtui.model import Call, CallFilter, Direction, Status
+from cdrtui.paging import PagedSource
 from cdrtui.providers.base import Recording
 from cdrtui.providers.http import RetryPolicy
 from cdrtui.providers.twochat import TwoChat, _envelope
@@ -328,6 +329,19 @@ async def test_an_oldest_first_listing_is_read_from_the_last_page_back(calls: in
     assert sim.hits[HISTORY] <= 2 * (pages + probes)
     if calls > 1:
         assert client.notices == ["the call history comes oldest first: reading it from the last page back"]
+
+
+async def test_the_browser_source_scans_an_oldest_first_history_to_since_and_stops() -> None:
+    async with served(calls=1257, anchor=ANCHOR) as (_, desc):
+        everything, _ = await listing(desc)
+    since = everything[300].started_at
+    wanted = [c.id for c in everything if c.started_at >= since]  # type: ignore[operator]
+    async with served(calls=1257, order="asc", anchor=ANCHOR) as (sim, client):
+        source = PagedSource(client, CallFilter(since=since), snapshot=ANCHOR + timedelta(minutes=1))
+        await source.scan_until(10_000)
+        rows = [source.row(i) for i in range(source.count)]
+    assert source.complete and [c.id for c in rows if c] == wanted
+    assert sim.hits[HISTORY] <= 10  # the scan stopped at --since, far from the 26 pages
 
 
 async def test_oldest_first_a_new_listing_finds_calls_that_arrived_since() -> None:
