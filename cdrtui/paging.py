@@ -37,6 +37,11 @@ def now_utc() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+def second_after(when: datetime) -> datetime:
+    """The start of the next whole second: calls before it are "at or before `when`" as shown."""
+    return when.replace(microsecond=0) + timedelta(seconds=1)
+
+
 def predicate(flt: CallFilter, names: frozenset[str]) -> Callable[[Call], bool]:
     """`flt.matches(call, names)` as a function built once: dates inline, the rest through matches
     (matches() costs ~8 µs a call; every streamed row goes through this, ~0.2 µs for dates)."""
@@ -159,17 +164,18 @@ class PagedSource:
         return self.filter.has_recording is not None and not self.provider.spec.recordings_in_listing
 
     # -- rows the provider should have excluded ---------------------------------------------------
-    def _recheck(self, page: Page) -> None:
+    def _recheck(self, page: Page, ok: Callable[[Call], bool], flt: CallFilter | None = None) -> bool:
         """Check every row against the filters the provider was trusted with (it costs microseconds):
-        one it should have excluded means it ignored that filter, which from then on runs here."""
-        ok = self._server_ok
+        one it should have excluded means it ignored that filter, which from then on runs here.
+        False when it did."""
         bad = [call for call in page.calls if not ok(call)]
         if not bad:
-            return
-        ignored = frozenset(
-            name for call in bad for name in self.server if not self.filter.matches(call, frozenset({name}))
+            return True
+        flt = flt or self.filter
+        self._distrust(
+            frozenset(name for call in bad for name in self.server if not flt.matches(call, frozenset({name})))
         )
-        self._distrust(ignored)
+        return False
 
     def _distrust(self, ignored: frozenset[str]) -> None:
         was_stable = self.stable
@@ -227,10 +233,18 @@ class PagedSource:
 
     # -- server pages -----------------------------------------------------------------------------
     async def _fetch(self, index: int, *, keep_raw: bool = True) -> Page:
+        page = await self._request(self.filter, index, self.size, keep_raw)
+        if self.server:
+            self._recheck(page, self._server_ok)
+        if page.rows and index == 0 and self.provider.spec.fixed_page_size and not page.last:
+            self.size = page.rows  # the server decides (2Chat); page 0 tells us how much
+        return page
+
+    async def _request(self, flt: CallFilter, index: int, size: int, keep_raw: bool) -> Page:
         async with self._sem:
             keeping = KEEP_RAW.set(keep_raw)
             try:
-                page = await self.provider.fetch_page(self.filter, index, self.size)
+                page = await self.provider.fetch_page(flt, index, size)
             except (CdrError, asyncio.CancelledError):
                 raise
             except Exception as exc:  # a client bug must become an error row, not a silent hang
@@ -243,10 +257,6 @@ class PagedSource:
                 KEEP_RAW.reset(keeping)
         for call in page.calls:
             flag_impossible(call)  # one rule for every provider, whatever its parser noticed
-        if self.server:
-            self._recheck(page)
-        if page.rows and index == 0 and self.provider.spec.fixed_page_size and not page.last:
-            self.size = page.rows  # the server decides (2Chat); page 0 tells us how much
         return page
 
     def _is_end(self, page: Page) -> bool:
@@ -471,6 +481,91 @@ class PagedSource:
                 slot.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await slot.task
+
+    # -- jump to a time -----------------------------------------------------------------------------
+    async def seek_time(self, when: datetime) -> int:
+        """The row of the first call at or before `when` (to the second; the last row when every
+        call is newer), with its page loaded. Where the provider filters dates and counts, that is
+        a count of the newer calls (one 1-row request) and the page; elsewhere a scan that stops there."""
+        cut = second_after(when)
+        while True:
+            epoch = self._epoch
+            newer = await self.count_from(cut)
+            if self.count == 0:
+                return 0
+            row = min(newer, self.count - 1)
+            await self.ensure(row, row + 1)
+            if self._epoch != epoch:
+                continue  # that page showed an ignored filter: the count was wrong, now a scan
+            if self.mode == "direct" and not self._lands(row, cut):
+                row = min(await self._bisect(cut), self.count - 1)  # a count that disagrees with its rows
+                await self.ensure(row, row + 1)
+            return row
+
+    def _lands(self, row: int, cut: datetime) -> bool:
+        """Row `row` is older than `cut` (unless it is the last) and the loaded row above it isn't."""
+        call, above = self.row(row), self.row(row - 1) if row else None
+        if call is None or call.started_at is None:
+            return True  # nothing to judge by
+        if call.started_at >= cut and row < self.count - 1:
+            return False
+        return above is None or above.started_at is None or above.started_at >= cut
+
+    async def count_from(self, cut: datetime) -> int:
+        """How many rows started at or after `cut`: the row where the calls older than it begin."""
+        await self.start()
+        if self.mode == "direct":
+            counted = await self._count_direct(cut)
+            if counted is not None:
+                return counted
+        if self.mode == "direct":
+            return await self._bisect(cut)
+        return await self._scan_to(cut)
+
+    async def _count_direct(self, cut: datetime) -> int | None:
+        """The provider's own count of the rows at or after `cut` (None when it gives none)."""
+        if self.filter.until is not None and cut >= self.filter.until:
+            return 0
+        if self.filter.since is not None and cut <= self.filter.since:
+            return self.count
+        narrowed = replace(self.filter, since=cut)
+        page = await self._request(narrowed, 0, 1, keep_raw=False)
+        if not self._recheck(page, predicate(narrowed, self.server), narrowed) or page.total is None:
+            return None  # it ignored the dates (now a scan) or doesn't count
+        return min(page.total, self.count)
+
+    async def _bisect(self, cut: datetime) -> int:
+        """Direct mode without counts: bisect on rows, one page per step."""
+        lo, hi = 0, self.count
+        while lo < hi:
+            mid = (lo + hi) // 2
+            await self.ensure(mid, mid + 1)
+            if self.mode != "direct":
+                return await self._scan_to(cut)
+            call = self.row(mid)
+            if call is None:  # the page failed: give the nearest we know
+                return mid
+            if call.started_at is not None and call.started_at < cut:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    async def _scan_to(self, cut: datetime) -> int:
+        """Scan on (newest first) to the first matching row older than `cut`."""
+        row = 0
+        while True:
+            while row < self.count:
+                call = self.row(row)
+                if call is None:  # its page left the cache
+                    await self.ensure(row, min(row + self.size, self.count))
+                    call = self.row(row)
+                if call is not None and call.started_at is not None and call.started_at < cut:
+                    return row
+                row += 1
+            if self.complete:
+                return self.count
+            await self.scan_step()
 
     # -- streaming (export) -----------------------------------------------------------------------
     async def iter_calls(self, prefetch: int | None = None, *, limit: int | None = None) -> AsyncGenerator[Call, None]:

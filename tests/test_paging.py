@@ -204,3 +204,77 @@ async def test_merged_retry_after_a_failed_page_puts_its_calls_back_in_order():
     await merged._bg
     ids = [merged.row(r).id for r in range(merged.count)]
     assert ids == [f"{side}{i:03d}" for i in range(60) for side in "eo"]
+
+
+# -- jump to a time (issue 12 §3) ------------------------------------------------------------------
+
+
+def listing_hits(sim) -> int:
+    """Listing requests the simulator answered (not logins, not recording lookups)."""
+    return sum(n for path, n in sim.sim.hits.items() if path.endswith(("/cdrs", "/GetCallHistory", "/calllogs")))
+
+
+async def landed(source: PagedSource, row: int, when) -> None:
+    """Row `row` is the first call at or before `when` (to the second): the one above it is newer."""
+    call = source.row(row)
+    assert call is not None, "the row's page is loaded"
+    assert call.started_at.replace(microsecond=0) <= when.replace(microsecond=0)
+    if row > 0:
+        await source.ensure(row - 1, row)
+        assert source.row(row - 1).started_at.replace(microsecond=0) > when.replace(microsecond=0)
+
+
+async def test_seek_on_a_million_voipstudio_calls_takes_three_listing_requests(private):
+    sim = private("voipstudio", 1_000_000)
+    async with provider_for(sim) as provider:
+        source = PagedSource(provider, snapshot=CLOCK, page_size=100)
+        for fraction in (0.5, 0.97, 0.0001):
+            before = listing_hits(sim)
+            when = ANCHOR - timedelta(seconds=int(fraction * 30 * 86_400)) + timedelta(milliseconds=500)
+            row = await source.seek_time(when)
+            assert listing_hits(sim) - before <= (3 if fraction == 0.5 else 2)  # first page, count, its page
+            assert 0 < row < 1_000_000 and source.mode == "direct"
+            await landed(source, row, when)
+
+
+async def test_seek_on_voximplant_past_offset_10000_is_a_few_requests(private):
+    sim = private("voximplant", 25_000)
+    async with provider_for(sim) as provider:
+        source = PagedSource(provider, CallFilter(since=ANCHOR - timedelta(days=40)), snapshot=CLOCK, page_size=100)
+        await source.start()
+        for fraction in (0.2, 0.6, 0.95):
+            before = listing_hits(sim)
+            when = ANCHOR - timedelta(seconds=int(fraction * 29 * 86_400))
+            row = await source.seek_time(when)
+            assert listing_hits(sim) - before <= 6  # a count, then the window narrowing of row ~20,000
+            await landed(source, row, when)
+
+
+async def test_seek_in_a_scan_stops_at_the_time(sims):
+    sim = sims["2chat"]  # no date filter at the provider: a scan, newest first
+    async with provider_for(sim) as provider:
+        everything = await listing(PagedSource(provider, snapshot=CLOCK))
+        when = everything[40].started_at
+        source = PagedSource(provider, snapshot=CLOCK)
+        row = await source.seek_time(when)
+        assert source.mode == "scan" and not source.complete  # stopped there, not at the end
+        assert row == next(i for i, c in enumerate(everything) if c.started_at <= when)
+        await landed(source, row, when)
+
+
+async def test_seek_before_the_first_or_after_the_last_call(sims):
+    async with provider_for(sims["portsip"]) as provider:
+        source = PagedSource(provider, snapshot=CLOCK, page_size=50)
+        assert await source.seek_time(CLOCK + timedelta(days=1)) == 0
+        assert await source.seek_time(ANCHOR - timedelta(days=3650)) == source.count - 1 == 249
+
+
+async def test_seek_where_the_provider_ignores_dates_falls_back_to_a_scan(private):
+    sim = private("portsip", 300, knobs=Knobs(ignore_params={"filter", "$filter"}))
+    async with provider_for(sim) as provider:
+        everything = await listing(PagedSource(provider, snapshot=CLOCK))
+        when = everything[200].started_at
+        source = PagedSource(provider, CallFilter(since=everything[250].started_at), snapshot=CLOCK, page_size=50)
+        row = await source.seek_time(when)
+        assert source.mode == "scan" and "since" in source.local  # the 1-row count showed the lie
+        assert row == next(i for i, c in enumerate(everything) if c.started_at <= when)
