@@ -541,8 +541,15 @@ class PortSIP(Provider):
         """One call log into a Call (design.md §2.1/§2.2); never raises."""
         f = Fields(raw)
         answered = _when(f, "answered_at")
+        started, ended = _when(f, "started_at", required=True), _when(f, "ended_at")
         code = f.integer("status_code")
         end_reason = f.text("end_reason")
+        talk = (f.integer("duration") or 0) if answered is not None else 0  # never answered: 0 whatever it says
+        total = int(ended.timestamp()) - int(started.timestamp()) if started and ended else None
+        if total is not None and total >= 0:  # (an end before the start is flagged, not hidden)
+            # PortSIP rounds talk up (34.19 s -> 35) while total_s counts whole printed seconds: talk
+            # can't outlast the call, so a rounded-up second beyond it is dropped.
+            talk = min(talk, total)
         call_id = f.text("id")
         if call_id is None:
             call_id = stable_id(self.id, raw) if not isinstance(raw, Mapping) else stable_id(self.id, *raw.items())
@@ -551,15 +558,14 @@ class PortSIP(Provider):
         return Call(
             provider=self.id,
             id=call_id,
-            started_at=_when(f, "started_at", required=True),
+            started_at=started,
             answered_at=answered,
-            ended_at=_when(f, "ended_at"),
+            ended_at=ended,
             direction=_DIRECTIONS.get(f.text("direction") or "", Direction.UNKNOWN),
             status=_status(answered, code, end_reason),
             from_=f.text("caller"),
             to=f.text("callee"),
-            # Talk time; a call never answered talked for 0 s whatever `duration` says (contract v2).
-            duration_s=(f.integer("duration") or 0) if answered is not None else 0,
+            duration_s=talk,
             cost=f.number("cost") if detail else None,
             currency=self.currency,
             end_reason=end_reason,
