@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -29,6 +30,10 @@ def screen_lines(app) -> list[str]:
     """The table's painted lines, as text."""
     table = table_of(app)
     return [table.render_line(y).text for y in range(table.size.height)]
+
+
+def status_of(app) -> str:
+    return str(app.screen.query_one(StatusLine).render())
 
 
 def loaded(app) -> bool:
@@ -111,13 +116,30 @@ async def test_a_status_filter_changes_the_rows(sims):
         assert "missed" in " ".join(screen_lines(app))
 
 
-async def test_utc_toggle_changes_the_header(sims):
+@pytest.fixture
+def new_york(monkeypatch):
+    """Local time is America/New_York (EST/EDT): a local/UTC mix-up shows."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+
+
+async def test_utc_toggle_changes_the_header_the_rows_and_the_as_of_time(sims, new_york):
     app = make_app(sims, ["2chat"])
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: loaded(app))
-        assert "UTC" not in screen_lines(app)[0]
+        table = table_of(app)
+        call = table.source.row(0)
+        assert "Started (EDT)" in screen_lines(app)[0] or "Started (EST)" in screen_lines(app)[0]
+        assert call.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S") in screen_lines(app)[1]
+        snapshot = table.source.status().snapshot
+        assert f"as of {snapshot.astimezone():%H:%M:%S}" in status_of(app)
         await pilot.press("t")
         assert "Started (UTC)" in screen_lines(app)[0]
+        assert call.started_at.strftime("%Y-%m-%d %H:%M:%S") in screen_lines(app)[1]
+        assert f"as of {snapshot:%H:%M:%S} UTC" in status_of(app)
 
 
 HOSTILE_FROM = "\x1b[31mred[bold]pwn[/]\x1b]0;t\x07[@click=app.quit]x[/]\x1b]52;c;aGk=\x07"

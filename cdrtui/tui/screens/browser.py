@@ -19,8 +19,8 @@ from ...paging import PagedSource
 from ...text import sanitize
 from ..sessions import ALL, Session, view_source
 from ..widgets.call_table import CallTable
-from ..widgets.filter_sidebar import FilterSidebar
-from ..widgets.status_line import StatusLine, render_status
+from ..widgets.filter_sidebar import FilterSidebar, FilterState
+from ..widgets.status_line import NOTE, Part, StatusLine, status_parts
 
 SIDEBAR_MIN_WIDTH = 150  # below that the numbers need the room: the filters open with f or /
 
@@ -30,11 +30,14 @@ class ViewTabs(Static):
 
 
 class BrowserScreen(Screen[None]):
+    # The footer shows few keys so that q and ? stay visible at 80 columns; help and the palette
+    # list every one.
     BINDINGS = [
         Binding("f", "toggle_filters", "Filters", id="browser.filters"),
-        Binding("slash", "search_number", "Number", id="browser.search"),
+        Binding("slash", "search_number", "Search a number", show=False, id="browser.search"),
+        Binding("x", "clear_filters", "Clear filters", id="browser.clear"),
         Binding("r", "refresh", "Refresh", id="browser.refresh"),
-        Binding("t", "toggle_utc", "UTC/local", id="browser.utc"),
+        Binding("t", "toggle_utc", "UTC/local time", show=False, id="browser.utc"),
         Binding("e", "export", "Export", id="browser.export"),
         Binding("a", "view_all", "All", id="browser.all"),
         *[Binding(str(n), f"view({n - 1})", f"View {n}", show=False, id=f"browser.view{n}") for n in range(1, 10)],
@@ -47,6 +50,7 @@ class BrowserScreen(Screen[None]):
         super().__init__()
         self.sessions = sessions
         self.view = view if (view == ALL and len(sessions) > 1) or 0 <= view < len(sessions) else 0
+        self.state = FilterState()
         self.filter = CallFilter()
         self.sources: dict[int, PagedSource | MergedSource] = dict(sources or {})
         self._auth_reported: set[str] = set()
@@ -58,14 +62,24 @@ class BrowserScreen(Screen[None]):
                 yield FilterSidebar(id="filters")
             yield CallTable(id="calls")
         yield StatusLine(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.table.clock = self.app.clock  # type: ignore[attr-defined]
         self._show_view()
         self.query_one(CallTable).focus()
         self.set_interval(1.0, self._update_status)
         for session in self.sessions:  # a retry or a recovery shows at once, not at the next tick
             session.provider.state.listeners.append(self._transport_changed)
+        # Built hidden once the first frame is out: `/` then focuses the number at once, instead of
+        # the next keys (the digits being typed) reaching the browser while the sidebar mounts.
+        self.call_after_refresh(self._prebuild_sidebar)
+
+    async def _prebuild_sidebar(self) -> None:
+        if self.is_attached and not self.query(FilterSidebar):
+            sidebar = FilterSidebar(self.state, id="filters")
+            sidebar.display = False
+            await self.query_one("#body").mount(sidebar, before=0)
 
     def on_unmount(self) -> None:
         for session in self.sessions:
@@ -82,7 +96,10 @@ class BrowserScreen(Screen[None]):
         return self.query_one(CallTable)
 
     def _new_source(self, view: int) -> PagedSource | MergedSource:
-        return view_source(self.sessions, view, self.filter, self.app.clock())  # type: ignore[attr-defined]
+        now = self.app.clock()  # type: ignore[attr-defined]
+        # Relative presets are rebuilt at every listing: "last hour" moves with r.
+        self.filter = self.state.build(now)
+        return view_source(self.sessions, view, self.filter, now)
 
     def source(self) -> PagedSource | MergedSource:
         if self.view not in self.sources:
@@ -90,6 +107,10 @@ class BrowserScreen(Screen[None]):
         return self.sources[self.view]
 
     def _show_view(self, keep_row: bool = False) -> None:
+        words = self.state.words()
+        self.table.empty_text = (
+            f"No calls match: {', '.join(words)}. Press x to clear the filters." if words else "No calls."
+        )
         self.table.set_source(self.source(), show_provider=self.view == ALL, keep_row=keep_row)
         self._render_tabs()
         self._update_status()
@@ -113,6 +134,13 @@ class BrowserScreen(Screen[None]):
             self.view = index
             self._show_view()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "view_all":
+            return len(self.sessions) > 1  # one provider: nothing to merge, so not offered
+        if action == "clear_filters":
+            return self.state.active  # offered only when there is something to clear
+        return True
+
     def action_view_all(self) -> None:
         if len(self.sessions) > 1 and self.view != ALL:
             self.view = ALL
@@ -121,29 +149,55 @@ class BrowserScreen(Screen[None]):
     # -- filters, refresh -------------------------------------------------------------------------
     @on(FilterSidebar.Changed)
     def _filter_changed(self, event: FilterSidebar.Changed) -> None:
-        self.filter = event.filter
+        self._set_state(event.state)
+
+    def _set_state(self, state: FilterState) -> None:
+        self.state = state
         self._drop_sources()
         self._show_view()
+        self.refresh_bindings()
+
+    @on(FilterSidebar.Leave)
+    def _leave_filters(self) -> None:
+        for sidebar in self.query(FilterSidebar):
+            if self.app.size.width < SIDEBAR_MIN_WIDTH:
+                sidebar.display = False  # it takes the numbers' room: closed again once done
+        self.table.focus()
+
+    def action_clear_filters(self) -> None:
+        for sidebar in self.query(FilterSidebar):
+            sidebar.fill(FilterState())
+        if self.state != FilterState():
+            self._set_state(FilterState())
+            self.notify("Filters cleared", timeout=2)
 
     async def _sidebar(self) -> tuple[FilterSidebar, bool]:
         """The filter sidebar, and whether it was built just now. A narrow screen builds it the first
         time it is asked for: its thirty-odd inputs are ~40 ms of start-up, before the first rows."""
         for sidebar in self.query(FilterSidebar):
             return sidebar, False
-        sidebar = FilterSidebar(id="filters")
+        sidebar = FilterSidebar(self.state, id="filters")
         await self.query_one("#body").mount(sidebar, before=0)
         return sidebar, True
 
     async def action_toggle_filters(self) -> None:
         sidebar, new = await self._sidebar()
-        sidebar.display = new or not sidebar.display
+        within = self.focused is not None and sidebar in self.focused.ancestors
+        if new:
+            sidebar.display = False
+        if sidebar.display and not within:
+            sidebar.focus_first()  # shown but not in use: f goes into it, a second f closes it
+            return
+        sidebar.display = not sidebar.display
         if sidebar.display:
-            sidebar.focus()
+            sidebar.focus_first()
         else:
+            sidebar.apply()
             self.table.focus()
 
     async def action_search_number(self) -> None:
-        sidebar, _ = await self._sidebar()
+        built = list(self.query(FilterSidebar))  # usually prebuilt: no await, so focus moves before the next key
+        sidebar = built[0] if built else (await self._sidebar())[0]
         sidebar.display = True
         sidebar.focus_number()
 
@@ -164,6 +218,7 @@ class BrowserScreen(Screen[None]):
 
     def action_toggle_utc(self) -> None:
         self.table.utc = not self.table.utc
+        self._update_status()  # "as of" follows the toggle
 
     def action_export(self) -> None:
         from .export import ExportScreen
@@ -187,7 +242,16 @@ class BrowserScreen(Screen[None]):
 
         session = self.session_for_row(event.row, event.call)
         if session is not None:
-            self.app.push_screen(DetailsScreen(session, event.call))
+            self.app.push_screen(DetailsScreen(session, event.call, on_details=self._details_known))
+
+    def _details_known(self, call: Call) -> None:
+        """PortSIP's cost exists only in details: once known, its row shows it too."""
+        if self.is_attached:
+            self.table.know_better(call)
+
+    @on(CallTable.Highlighted)
+    def _highlighted(self) -> None:
+        self._update_status()
 
     @on(CallTable.RowsChanged)
     def _rows_changed(self) -> None:
@@ -200,17 +264,30 @@ class BrowserScreen(Screen[None]):
             return
         source = self.sources.get(self.view)
         status = source.status() if source is not None else None
-        if self.view == ALL:
-            label, states = "All providers", [s.provider.state for s in self.sessions]
-            note = None
-        else:
-            session = self.sessions[self.view]
-            label, states = session.label, [session.provider.state]
-            days = getattr(source, "implied_days", None)
-            note = f"last {days} days (the API needs a window)" if days else None
         viewed = self.sessions if self.view == ALL else [self.sessions[self.view]]
-        unverified = any(s.provider.verify is False for s in viewed)
-        self.query_one(StatusLine).show(render_status(label, status, states, note, unverified))
+        label = "All providers" if self.view == ALL else self.sessions[self.view].label
+        notes = []
+        if self.filter.since is None:  # some APIs list only a recent window: say so, per provider
+            for session in viewed:
+                days = session.provider.spec.default_window_days
+                if days:
+                    who = f"{session.label}: " if self.view == ALL else ""
+                    notes.append(f"{who}last {days} days only")
+        extra = []
+        call = self.table.current_call
+        if call is not None and call.cost is not None and not call.currency:
+            extra.append(Part("cost ? = currency unknown: set one in the profile (cdrtui login)", "dim", NOTE))
+        parts = status_parts(
+            label,
+            status,
+            [s.provider.state for s in viewed],
+            notes=notes,
+            filters=self.state.words(),
+            unverified=any(s.provider.verify is False for s in viewed),
+            utc=self.table.utc,
+            extra=extra,
+        )
+        self.query_one(StatusLine).show(parts)
         if status is not None and isinstance(status.error, AuthError):
             self._report_auth(status.error)
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -23,7 +26,7 @@ from textual.widgets import Footer, ProgressBar, Static
 
 from ... import players
 from ...config import downloads_dir
-from ...display import fmt_cost, fmt_duration
+from ...display import UNKNOWN_CURRENCY, fmt_cost, fmt_duration
 from ...downloads import Downloaded, download_recording, safe_file_name
 from ...errors import AuthError, CdrError
 from ...model import Call
@@ -111,8 +114,11 @@ def _section(title: str, body: RenderableType | None = None) -> Group:
     return Group(*parts, Text(""))
 
 
+CURRENCY_HINT = "the provider doesn't say: set the profile's currency (login form → Advanced → Currency)"
+
+
 def render_fields(call: Call) -> Group:
-    """Every `Call.to_dict()` key; times in UTC (as exported) and in local time."""
+    """Every `Call.to_dict()` key; times in UTC (as exported) and in local time, durations spelled out."""
     table = Table(box=None, expand=True, show_edge=False, pad_edge=False)
     table.add_column("Field", style="bold cyan", no_wrap=True)
     table.add_column("Value", overflow="fold")
@@ -120,10 +126,59 @@ def render_fields(call: Call) -> Group:
         cell = _cell(value)
         if key in TIME_KEYS and value is not None:
             cell.append(f"  local {_local(getattr(call, key))}", style=DIM)
-        elif key in ("duration_s", "billable_s") and value is not None:
+        elif key == "duration_s":
+            cell.append(f"  talk time {fmt_duration(value)}", style=DIM)
+        elif key == "total_s" and value is not None:
+            ring = f"; ring/IVR {fmt_duration(value - call.duration_s)}" if value >= call.duration_s else ""
+            cell.append(f"  total {fmt_duration(value)}{ring}", style=DIM)
+        elif key == "billable_s" and value is not None:
             cell.append(f"  ({fmt_duration(value)})", style=DIM)
+        elif key == "cost" and value is not None:
+            cell = Text(fmt_cost(call.cost, call.currency))
+        elif key == "currency" and value is None and call.cost is not None:
+            cell = Text(f"{UNKNOWN_CURRENCY}  {CURRENCY_HINT}", style="yellow")
         table.add_row(Text(key), cell)
     return _section("Call", table)
+
+
+SECTION_TITLES = {"legs": "Legs", "costs": "Cost", "recordings": "Recordings", "trace": "SIP trace", "record": "Call"}
+
+
+def render_section_errors(errors: dict[str, str]) -> Group | None:
+    """A failed section says so on its own; the others are shown as loaded. r tries them again."""
+    if not errors:
+        return None
+    lines = Text()
+    for section, message in errors.items():
+        title = SECTION_TITLES.get(section, sanitize(section, 30))
+        lines.append(f"⚠ {title}: {sanitize(message, 300)} (r to retry)\n", style="yellow")
+    return _section("Not loaded", lines)
+
+
+_NAIVE_TIME = re.compile(r"\b(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})\b(?![+Z\-])")
+
+
+def local_label(label: str) -> str:
+    """A provider's label with its zone-less UTC time (VoIPstudio's monitors) shown like every
+    other time on the screen: local, with the zone's name."""
+
+    def local(match: re.Match[str]) -> str:
+        try:
+            when = datetime.fromisoformat(f"{match[1]}T{match[2]}+00:00")
+        except ValueError:
+            return match[0]
+        return _local(when)
+
+    return _NAIVE_TIME.sub(local, label)
+
+
+def is_transcript(rec: Recording) -> bool:
+    kind = (rec.content_type or "").lower()
+    try:
+        path = urlsplit(rec.url).path.lower()
+    except ValueError:  # a malformed provider link: judged by its label and type only
+        path = ""
+    return rec.label.lower().startswith("transcript") or "json" in kind or path.endswith((".json", ".txt"))
 
 
 def render_warnings(call: Call) -> Text | None:
@@ -141,14 +196,14 @@ def render_costs(lines: list[CostLine], call: Call) -> Group | None:
     table.add_column("Amount", justify="right", no_wrap=True)
     table.add_column("Note", style=DIM)
     for line in lines:
-        amount = fmt_cost(line.amount, call.currency) if line.amount is not None else NONE
+        amount = fmt_cost(line.amount, call.currency)
         table.add_row(Text(sanitize(line.label, 80)), Text(amount), Text(sanitize(line.note, 200)))
     if call.cost is not None and sum(line.amount is not None for line in lines) > 1:
         table.add_row(Text("Total", style="bold"), Text(fmt_cost(call.cost, call.currency), style="bold"), Text(""))
     return _section("Cost", table)
 
 
-def render_legs(legs: list[Leg]) -> Group | None:
+def render_legs(legs: list[Leg], currency: str | None = None) -> Group | None:
     if not legs:
         return None
     table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 2, 0, 0))
@@ -165,7 +220,7 @@ def render_legs(legs: list[Leg]) -> Group | None:
             Text(sanitize(leg.to, 24) or NONE),
             Text(answered),
             Text(fmt_duration(leg.duration_s) or NONE),
-            Text(fmt_cost(leg.cost, None) or NONE),
+            Text(fmt_cost(leg.cost, currency)),
             Text(sanitize(leg.end_reason, 120) or NONE),
         )
     return _section(f"Legs ({len(legs)}; times local)", table)
@@ -211,7 +266,7 @@ def recording_lines(recordings: list[Recording], selected: int) -> Text:
     for i, rec in enumerate(recordings):
         chosen = i == selected
         text.append("▶ " if chosen else "  ", style="bold")
-        text.append(sanitize(rec.label, 60) or "recording", style="bold reverse" if chosen else "bold")
+        text.append(local_label(sanitize(rec.label, 60)) or "recording", style="bold reverse" if chosen else "bold")
         facts = [sanitize(rec.content_type, 40) if rec.content_type else "", human_size(rec.size) if rec.size else ""]
         facts.append("sent with your credentials" if rec.needs_auth else "public link")
         text.append("  " + " · ".join(f for f in facts if f), style=DIM)
@@ -259,10 +314,11 @@ class DetailsScreen(Screen[None]):
         Binding("r", "reload", "Reload", id="details.reload"),
     ]
 
-    def __init__(self, session: Session, call: Call) -> None:
+    def __init__(self, session: Session, call: Call, on_details: Callable[[Call], None] | None = None) -> None:
         super().__init__()
         self.session = session
         self.call = call
+        self.on_details = on_details  # the browser's row learns what details found (PortSIP's cost)
         self.details: CallDetails | None = None
         self.recordings: list[Recording] = []
         self.selected = 0
@@ -280,6 +336,7 @@ class DetailsScreen(Screen[None]):
             yield Static("", id="details-warnings", classes="hidden")
             yield Static(render_fields(self.call), id="details-fields")
             yield Static(Text("loading details…"), id="details-loading")
+            yield Static("", id="details-transcript", classes="hidden")
             yield Static("", id="details-more")
         with Vertical(id="recordings"):
             yield Static(self._recordings_heading(), id="recordings-heading")
@@ -319,6 +376,8 @@ class DetailsScreen(Screen[None]):
             log.exception("details of %s failed", self.session.provider_id)
             self._failed(f"Could not read the details ({type(exc).__name__}); the listing's fields are shown.")
             return
+        if self.on_details is not None and details.call.cost is not None and details.call.cost != self.call.cost:
+            self.on_details(details.call)
         if self.is_attached:  # a late answer for a screen already closed is dropped
             self._show_details(details)
 
@@ -345,7 +404,8 @@ class DetailsScreen(Screen[None]):
         loading.set_class(not note, "hidden")
         loading.update(Text(sanitize(note, 300), style="italic") if note else "")
         parts = [
-            render_legs(details.legs),
+            render_section_errors(details.section_errors),
+            render_legs(details.legs, details.call.currency),
             render_costs(details.costs, details.call),
             render_extra(details.extra),
             render_trace(details.trace),
@@ -449,7 +509,12 @@ class DetailsScreen(Screen[None]):
     def action_download(self) -> None:
         rec = self._need_recording()
         if rec is not None:
-            self._start_download(rec, play=False)
+            self._start_download(self._as_transcript(rec) if is_transcript(rec) else rec, play=False)
+
+    @staticmethod
+    def _as_transcript(rec: Recording) -> Recording:
+        """Saved as .json (the provider gives no type): a file the user can open knows what it is."""
+        return replace(rec, content_type=rec.content_type or "application/json")
 
     def action_open(self) -> None:
         rec = self._need_recording()
@@ -457,10 +522,19 @@ class DetailsScreen(Screen[None]):
             return
         saved = self.saved.get(rec.url)
         probe = saved if saved is not None and saved.exists() else Path(safe_file_name(rec))
+        if is_transcript(rec):
+            self._start_download(self._as_transcript(rec), play=True)  # text: shown here, no player
+            return
         if players.find_player(probe) is None:
+            if rec.needs_auth:
+                advice = (
+                    "This link only answers with your account's token, so a player elsewhere would get "
+                    "401: d downloads the file here (with the token)."
+                )
+            else:
+                advice = "d downloads the file; c copies its link for a player on your own machine."
             self.notify(
-                f"No media player found here (looked for {players.looked_for()}). "
-                "d downloads the file; c copies its link for a player on your own machine.",
+                f"No media player found here (looked for {players.looked_for()}). {advice}",
                 title="Cannot play",
                 severity="warning",
                 markup=False,
@@ -506,7 +580,9 @@ class DetailsScreen(Screen[None]):
             self.downloading = False
             bar.remove_class("busy")
         self._downloaded(rec, result)
-        if play:
+        if play and is_transcript(rec):
+            self._show_transcript(rec, result.path)
+        elif play:
             self._play(result.path)
 
     def _progress(self, done: int, total: int | None) -> None:
@@ -524,6 +600,22 @@ class DetailsScreen(Screen[None]):
         message = f"Saved {result.path} ({human_size(result.size)})"
         self._status(message, "green")
         self.notify(sanitize(message, 300), title="Downloaded", markup=False, timeout=6)
+
+    def _show_transcript(self, rec: Recording, path: Path) -> None:
+        """A transcript is text: shown inline, under the details (no media player for JSON)."""
+        try:
+            raw = path.read_bytes()[:200_000].decode("utf-8", errors="replace")
+        except OSError as exc:
+            self._status(f"⚠ Cannot read {path}: {exc.strerror or exc}", "red")
+            return
+        try:
+            body = pretty_json(json.loads(raw))
+        except ValueError:
+            body = sanitize_block(cap_lines(raw))
+        shown = self.query_one("#details-transcript", Static)
+        shown.update(_section(f"Transcript ({local_label(sanitize(rec.label, 60))}, saved as {path.name})", Text(body)))
+        shown.remove_class("hidden")
+        self.call_after_refresh(shown.scroll_visible, animate=False)
 
     def _play(self, path: Path) -> None:
         command = players.find_player(path)

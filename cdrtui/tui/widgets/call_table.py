@@ -6,24 +6,24 @@ Every cell is a plain Segment of sanitised text: provider strings are never pars
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Protocol
 
-from rich.cells import set_cell_size
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...display import fmt_cost, fmt_duration
+from ...display import MISSING, fmt_cost, fmt_duration, rec_mark, status_label
 from ...errors import CdrError
 from ...model import Call, Direction, Status
 from ...text import sanitize
@@ -55,14 +55,6 @@ DIRECTION_TEXT = {
     Direction.INTERNAL: "↔ int",
     Direction.UNKNOWN: "?",
 }
-STATUS_TEXT = {
-    Status.ANSWERED: "answered",
-    Status.MISSED: "missed",
-    Status.BUSY: "busy",
-    Status.FAILED: "failed",
-    Status.IN_PROGRESS: "● live",
-    Status.UNKNOWN: "?",
-}
 STATUS_STYLE = {
     Status.ANSWERED: Style(color="green"),
     Status.MISSED: Style(color="yellow"),
@@ -78,16 +70,21 @@ WARN = Style(color="yellow", bold=True)
 ERROR_STYLE = Style(color="red")
 CURSOR = Style(reverse=True)
 CELL_STYLE = {"mark": WARN, "provider": DIM}  # others: PLAIN (status: STATUS_STYLE)
+ELLIPSIS = "…"
 
-
-NUMBER_MIN = 16  # "+" and 15 digits (E.164) must fit before anything else gets room
+NUMBER_MIN = 14  # From and To each get this much (most numbers, "+442073218064") before extras stay
+# YYYY-MM-DD HH:MM:SS | MM-DD HH:MM:SS this year, else YYYY-MM-DD HH:MM | MM-DD HH:MM, else YYYY-MM-DD
+FULL_TIME, SHORT_TIME, TINY_TIME = 19, 16, 11
+# What gives way first on a narrow screen (issue 11 §8): cost, recording, the seconds of the time,
+# the arrow of the direction, duration, then status. Provider, time (with its year), direction and
+# the numbers always stay.
+SHRINK_ORDER = ("cost", "rec", "time", "dir", "duration", "status", "minutes")
 
 
 def layout(width: int, show_provider: bool) -> list[Column]:
-    """Fixed widths from the schema (never measured from rows). From/To get what is left, at
-    least NUMBER_MIN each; on a narrow terminal the year, cost and provider give way first."""
-    time_w, dir_w = 19, 5
-    optional = ["cost", "provider"] if show_provider else ["cost"]
+    """Fixed widths from the schema (never measured from rows). From/To share what is left."""
+    dropped: set[str] = set()
+    time_w, dir_w = FULL_TIME, 5
 
     def build() -> list[Column]:
         cols = [
@@ -96,48 +93,69 @@ def layout(width: int, show_provider: bool) -> list[Column]:
             Column("dir", "Dir", dir_w),
             Column("from", "From", 0),
             Column("to", "To", 0),
-            Column("status", "Status", 8),
-            Column("duration", "Dur", 7, right=True),
+            Column("status", "Status", 11),
+            Column("duration", "Talk", 7, right=True),
+            Column("cost", "Cost", 12, right=True),
         ]
-        if "cost" in optional:
-            cols.append(Column("cost", "Cost", 12, right=True))
-        if "provider" in optional:
+        if show_provider:
             cols.append(Column("provider", "Provider", 10))
         cols.append(Column("rec", "Rec", 3))
-        return cols
+        return [c for c in cols if c.key not in dropped]
+
+    def spare(cols: list[Column]) -> int:
+        return width - sum(c.width for c in cols) - (len(cols) - 1)
 
     cols = build()
-    for shrink in ("time", "dir", "provider", "cost"):
-        spare = width - sum(c.width for c in cols) - (len(cols) - 1)
-        if spare >= 2 * NUMBER_MIN:
+    for step in SHRINK_ORDER:
+        if spare(cols) >= 2 * NUMBER_MIN:
             break
-        if shrink == "time":
-            time_w = 14  # MM-DD HH:MM:SS
-        elif shrink == "dir":
+        if step == "time":
+            time_w = SHORT_TIME
+        elif step == "minutes":
+            time_w = TINY_TIME
+        elif step == "dir":
             dir_w = 3
-        elif shrink in optional:
-            optional.remove(shrink)
+        else:
+            dropped.add(step)
         cols = build()
-    spare = width - sum(c.width for c in cols) - (len(cols) - 1)
-    number = max(8, spare // 2)
+    number = max(4, spare(cols) // 2)
     return [Column(c.key, c.title, number if c.key in ("from", "to") else c.width, c.right) for c in cols]
 
 
-def cell_text(call: Call, key: str, utc: bool, width: int = 19) -> str:
+def fit(text: str, width: int, right: bool = False) -> str:
+    """Exactly `width` cells; a value that doesn't fit is cut with `…` (a cut number must look cut)."""
+    if width <= 0:
+        return ""
+    if cell_len(text) > width:
+        text = set_cell_size(text, width - 1) + ELLIPSIS
+    return set_cell_size(text.rjust(width) if right else text, width)
+
+
+def party(number: str | None, name: str | None) -> str:
+    """The number first, its display name after: a narrow column cuts the name before the number."""
+    text = sanitize(number, 64) or MISSING
+    return f"{text} {sanitize(name, 40)}" if name else text
+
+
+def cell_text(call: Call, key: str, utc: bool, width: int = FULL_TIME, year: int | None = None) -> str:
     if key == "time":
         if call.started_at is None:
             return "(no start time)"
-        when: datetime = call.started_at if utc else call.started_at.astimezone()
-        return when.strftime("%Y-%m-%d %H:%M:%S" if width >= 19 else "%m-%d %H:%M:%S")
+        when: datetime = call.started_at.astimezone(timezone.utc) if utc else call.started_at.astimezone()
+        if width >= FULL_TIME:
+            return when.strftime("%Y-%m-%d %H:%M:%S")
+        if width >= SHORT_TIME:
+            return when.strftime("%m-%d %H:%M:%S" if when.year == year else "%Y-%m-%d %H:%M")
+        return when.strftime("%m-%d %H:%M" if when.year == year else "%Y-%m-%d")
     if key == "dir":
         text = DIRECTION_TEXT[call.direction]
         return text if width >= 5 else text[2:] or text
     if key == "from":
-        return sanitize(call.from_, 64)
+        return party(call.from_, call.from_name)
     if key == "to":
-        return sanitize(call.to, 64)
+        return party(call.to, call.to_name)
     if key == "status":
-        return STATUS_TEXT[call.status]
+        return status_label(call.status)
     if key == "duration":
         return fmt_duration(call.duration_s)
     if key == "cost":
@@ -145,10 +163,14 @@ def cell_text(call: Call, key: str, utc: bool, width: int = 19) -> str:
     if key == "provider":
         return call.provider
     if key == "rec":
-        return " ♪" if call.recording_urls else ""
+        return " " + rec_mark(call)
     if key == "mark":
         return "⚠" if call.warnings else ""
     return ""
+
+
+def zone_name(utc: bool) -> str:
+    return "UTC" if utc else (datetime.now().astimezone().tzname() or "local")
 
 
 class CallTable(ScrollView, can_focus=True):
@@ -196,7 +218,11 @@ class CallTable(ScrollView, can_focus=True):
         self.prefetch_screens = prefetch_screens
         self._columns: list[Column] = []
         self._columns_width = 0
-        self._strips: OrderedDict[tuple[int, bool], Strip] = OrderedDict()
+        self._strips: LRUCache[tuple[int, bool], Strip] = LRUCache(400)
+        self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+        self.empty_text = "No calls."  # painted when the listing is complete and empty
+        # Calls known better than their listing row (details gave PortSIP's cost), by (provider, id).
+        self.better: dict[tuple[str, str], Call] = {}
         self._load_pending = False
         self._follow_end = False
         self._last_count = -1
@@ -282,10 +308,13 @@ class CallTable(ScrollView, can_focus=True):
         if y == 0:
             header = self._strips.get((-1, self.utc))  # cleared with the rows on resize and toggles
             if header is None:
-                header = self._strips[(-1, self.utc)] = self._header(width)
+                header = self._header(width)
+                self._strips.set((-1, self.utc), header)
             return header
         row = int(self.scroll_offset.y) + y - 1
         source = self.source
+        if source is not None and row == 0 and source.count == 0 and source.complete and source.row_error(0) is None:
+            return Strip([Segment(fit("  " + self.empty_text, width), DIM)], width)
         if source is None or row > source.count or (row == source.count and source.row_error(row) is None):
             return Strip.blank(width)  # past the end, unless the listing stopped there on an error
         selected = row == self.cursor
@@ -298,9 +327,7 @@ class CallTable(ScrollView, can_focus=True):
                     self._load_pending = True
                     self.call_after_refresh(self.request_visible)
                 return self._placeholder(row, selected, width)
-            self._strips[key] = strip
-            while len(self._strips) > 400:
-                self._strips.popitem(last=False)
+            self._strips.set(key, strip)
         return strip
 
     def _header(self, width: int) -> Strip:
@@ -308,15 +335,18 @@ class CallTable(ScrollView, can_focus=True):
         for i, col in enumerate(self.columns()):
             if i:
                 segments.append(Segment(" ", HEADER_STYLE))
-            text = col.title.rjust(col.width) if col.right else col.title
-            if col.key == "time" and self.utc:
-                text = "Started (UTC)" if col.width >= 19 else "UTC"
-            segments.append(Segment(set_cell_size(text, col.width), HEADER_STYLE))
+            text = col.title
+            if col.key == "time":
+                zone = zone_name(self.utc)
+                text = f"Started ({zone})" if col.width >= SHORT_TIME else f"Start {zone}"
+            segments.append(Segment(fit(text, col.width, col.right), HEADER_STYLE))
         return Strip(segments).adjust_cell_length(width)
 
     def _render_row(self, row: int, selected: bool, width: int) -> Strip | None:
         assert self.source is not None
         call = self.source.row(row)
+        if call is not None and self.better:
+            call = self.better.get((call.provider, call.id), call)
         if call is None:
             error = self.source.row_error(row)
             if error is None:
@@ -340,12 +370,13 @@ class CallTable(ScrollView, can_focus=True):
             texts.append(text)
 
         length = 0
+        now = self.clock()
+        year = (now if self.utc else now.astimezone()).year
         for i, col in enumerate(self.columns()):
             if i:
                 put(" ", gap)
             style = STATUS_STYLE[call.status] if col.key == "status" else CELL_STYLE.get(col.key, PLAIN)
-            text = cell_text(call, col.key, self.utc, col.width)
-            text = set_cell_size(text.rjust(col.width) if col.right else text, col.width)
+            text = fit(cell_text(call, col.key, self.utc, col.width, year), col.width, col.right)
             put(text, style + CURSOR if selected else style)
             length += col.width + (1 if i else 0)
         segments.append(Segment("".join(texts), run_style))
@@ -357,8 +388,8 @@ class CallTable(ScrollView, can_focus=True):
 
     # -- cursor -----------------------------------------------------------------------------------
     def _refresh_row(self, row: int) -> None:
-        self._strips.pop((row, True), None)
-        self._strips.pop((row, False), None)
+        self._strips.discard((row, True))
+        self._strips.discard((row, False))
         line = row - int(self.scroll_offset.y) + 1
         if 1 <= line < self.size.height:
             self.refresh_line(row + 1)  # ScrollView.refresh_line wants the virtual line: it subtracts the scroll
@@ -381,7 +412,14 @@ class CallTable(ScrollView, can_focus=True):
 
     @property
     def current_call(self) -> Call | None:
-        return self.source.row(self.cursor) if self.source and self.cursor < self.source.count else None
+        call = self.source.row(self.cursor) if self.source and self.cursor < self.source.count else None
+        return self.better.get((call.provider, call.id), call) if call is not None else None
+
+    def know_better(self, call: Call) -> None:
+        """Details told more about a call (PortSIP's cost): its row shows it from now on."""
+        self.better[(call.provider, call.id)] = call
+        self._strips.clear()
+        self.refresh()
 
     def move_cursor(self, row: int) -> None:
         self._follow_end = False

@@ -1,16 +1,31 @@
-"""The status line: how many calls, of how many, as of when, filtered where, and what the network is doing."""
+"""The status line: errors and how to retry first, then how many calls, then the filter, then the
+rest, each part whole or not at all (never cut mid-word) in the width there is."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from ...paging import SourceStatus
 from ...providers.http import TransportState
 from ...text import sanitize
+
+SEPARATOR = " · "
+# Priorities: lower shows first when the width is short.
+LABEL, PROBLEM, COUNT, FILTER, NOTICE, NOTE, WHERE, AS_OF = range(8)
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    text: str
+    style: str = ""
+    priority: int = NOTE
+    boxed: bool = False  # a badge (the view's name): no separator before it
 
 
 def count_text(status: SourceStatus) -> str:
@@ -26,51 +41,120 @@ def count_text(status: SourceStatus) -> str:
     return f"{loaded} loaded of {status.total:,}"
 
 
-def transport_text(states: Sequence[TransportState]) -> str | None:
+def problem_text(status: SourceStatus | None, states: Sequence[TransportState]) -> tuple[str, str] | None:
+    """(text, style): a failure with its retry hint, else a retry countdown, else a passing problem."""
+    if status is not None and status.error is not None:
+        return f"⚠ {sanitize(status.error, 160)} (r to retry)", "bold red"
     now = time.monotonic()
     for state in states:
         if state.waiting_until is not None and state.waiting_until > now:
-            return f"⟳ {state.last_problem or 'retrying'} — retry in {state.waiting_until - now:.0f} s"
+            return (
+                f"⟳ {sanitize(state.last_problem or 'retrying', 120)}, retry in {state.waiting_until - now:.0f} s",
+                "yellow",
+            )
     for state in states:
         if state.last_problem:
-            return f"⚠ {state.last_problem}"
+            return f"⚠ {sanitize(state.last_problem, 160)} (r to retry)", "yellow"
     return None
 
 
-def render_status(
+def status_parts(
     label: str,
     status: SourceStatus | None,
     states: Sequence[TransportState],
-    note: str | None = None,
+    *,
+    notes: Sequence[str] = (),
+    filters: Sequence[str] = (),
     unverified: bool = False,
-) -> Text:
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(f" {sanitize(label, 40)} ", style="bold reverse")
+    utc: bool = False,
+    extra: Sequence[Part] = (),
+) -> list[Part]:
+    parts = [Part(f" {sanitize(label, 40)} ", "bold reverse", LABEL, boxed=True)]
     if unverified:  # --insecure or a profile's insecure = true: said on screen for as long as it lasts
-        text.append(" TLS NOT VERIFIED ", style="bold white on red")
-    if status is None:
-        text.append("  connecting…", style="dim")
-        return text
-    text.append(f"  {count_text(status)}")
-    text.append(f"  ·  as of {status.snapshot.astimezone():%H:%M:%S}", style="dim")
-    if status.server_filters - {"until"}:
-        text.append(f"  ·  at provider: {', '.join(sorted(status.server_filters - {'until'}))}", style="dim")
-    if status.local_filters - {"until"}:
-        text.append(f"  ·  here: {', '.join(sorted(status.local_filters - {'until'}))}", style="dim")
-    if note:
-        text.append(f"  ·  {sanitize(note, 80)}", style="dim")
-    problem = transport_text(states)
+        parts.append(Part(" TLS NOT VERIFIED ", "bold white on red", LABEL, boxed=True))
+    parts.extend(part for part in extra if part.priority == LABEL)
+    problem = problem_text(status, states)
     if problem:
-        text.append(f"  ·  {sanitize(problem, 160)}", style="yellow")
-    elif status.error is not None:
-        text.append(f"  ·  ⚠ {sanitize(status.error, 160)} (r to retry)", style="red")
+        parts.append(Part(problem[0], problem[1], PROBLEM))
+    parts.append(Part(count_text(status) if status is not None else "connecting…", "", COUNT))
+    if filters:
+        parts.append(Part("filter: " + ", ".join(sanitize(f, 40) for f in filters), "bold", FILTER))
+    if status is not None:
+        for notice in status.notices:
+            parts.append(Part(sanitize(notice, 120), "italic", NOTICE))
+    for note in notes:
+        parts.append(Part(sanitize(note, 120), "dim", NOTE))
+    parts.extend(part for part in extra if part.priority != LABEL)
+    if status is not None:
+        where = []
+        if status.server_filters - {"until"}:
+            where.append(f"at provider: {', '.join(sorted(status.server_filters - {'until'}))}")
+        if status.local_filters - {"until"}:
+            where.append(f"here: {', '.join(sorted(status.local_filters - {'until'}))}")
+        if where:
+            parts.append(Part("; ".join(where), "dim", WHERE))
+        when = status.snapshot.astimezone() if not utc else status.snapshot
+        parts.append(Part(f"as of {when:%H:%M:%S} {'UTC' if utc else when.tzname() or ''}".rstrip(), "dim", AS_OF))
+    return parts
+
+
+def cut_words(text: str, width: int) -> str:
+    """At most `width` cells, cut at a word boundary with `…` (never inside a word)."""
+    if cell_len(text) <= width:
+        return text
+    cut = text[: max(0, width - 1)]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > 0 else cut).rstrip(" ,·;") + "…"
+
+
+def fit_parts(parts: Sequence[Part], width: int) -> Text:
+    """The parts that fit, in priority order, shown in their own order."""
+
+    def cost(part: Part) -> int:
+        return cell_len(part.text) + (0 if part.boxed else cell_len(SEPARATOR))
+
+    chosen: set[int] = set()
+    used = 0
+    for index in sorted(range(len(parts)), key=lambda i: parts[i].priority):
+        need = cost(parts[index])
+        if used + need <= width:
+            chosen.add(index)
+            used += need
+        elif parts[index].priority <= PROBLEM and used + cell_len(SEPARATOR) + 8 <= width:
+            chosen.add(index)  # an error is never left out: cut at a word, with a sign
+            used = width
+    text = Text(no_wrap=True, overflow="ellipsis")
+    left = width
+    for index, part in enumerate(parts):
+        if index not in chosen:
+            continue
+        if not part.boxed:
+            text.append(SEPARATOR if text.plain.strip() else " ")
+            left = width - cell_len(text.plain)
+        body = cut_words(part.text, left)
+        text.append(body, style=part.style)
+        left = width - cell_len(text.plain)
     return text
 
 
-class StatusLine(Static):
+def render_status(label: str, status: SourceStatus | None, states: Sequence[TransportState], **kw: object) -> Text:
+    """The whole line, unfitted (for tests and logs)."""
+    return fit_parts(status_parts(label, status, states, **kw), 10_000)  # type: ignore[arg-type]
+
+
+class StatusLine(Widget):
     DEFAULT_CSS = """
     StatusLine { height: 1; background: $panel; color: $text; }
     """
 
-    def show(self, text: Text) -> None:
-        self.update(text)
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.parts: list[Part] = []
+
+    def show(self, parts: list[Part]) -> None:
+        if parts != self.parts:
+            self.parts = parts
+            self.refresh()
+
+    def render(self) -> Text:
+        return fit_parts(self.parts, self.size.width or 80)
