@@ -41,21 +41,24 @@ def count_text(status: SourceStatus) -> str:
     return f"{loaded} loaded of {status.total:,}"
 
 
-def problem_text(status: SourceStatus | None, states: Sequence[TransportState]) -> tuple[str, str] | None:
-    """(text, style): a failure with its retry hint, else a retry countdown, else a passing problem."""
-    if status is not None and status.error is not None:
-        return f"⚠ {sanitize(status.error, 160)} (r to retry)", "bold red"
+def transport_text(states: Sequence[TransportState]) -> str | None:
+    """What the network is doing: a retry countdown, else the last passing problem."""
     now = time.monotonic()
     for state in states:
         if state.waiting_until is not None and state.waiting_until > now:
-            return (
-                f"⟳ {sanitize(state.last_problem or 'retrying', 120)}, retry in {state.waiting_until - now:.0f} s",
-                "yellow",
-            )
+            return f"⟳ {state.last_problem or 'retrying'} — retry in {state.waiting_until - now:.0f} s"
     for state in states:
         if state.last_problem:
-            return f"⚠ {sanitize(state.last_problem, 160)} (r to retry)", "yellow"
+            return f"⚠ {state.last_problem} (r to retry)"
     return None
+
+
+def problem_text(status: SourceStatus | None, states: Sequence[TransportState]) -> tuple[str, str] | None:
+    """(text, style): a failure with its retry hint first, else what the network is doing."""
+    if status is not None and status.error is not None:
+        return f"⚠ {sanitize(status.error, 160)} (r to retry)", "bold red"
+    text = transport_text(states)
+    return (sanitize(text, 200), "yellow") if text else None
 
 
 def status_parts(
