@@ -461,6 +461,52 @@ class Progress:
         sys.stderr.flush()
 
 
+def cmd_doctor(argv: Sequence[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="cdrtui doctor",
+        description="Probe an account: auth, listing, order, page size, paging, one details call and one "
+        "recording's headers; say what the API accepted and what cdrtui does about it.",
+    )
+    p.add_argument("provider", choices=PROVIDERS)
+    p.add_argument("--profile", metavar="NAME", help="a profile saved with `cdrtui login`")
+    p.add_argument("--save", metavar="FILE", help="write a redacted transcript (no secrets, no numbers)")
+    p.add_argument("--keep-numbers", action="store_true", help="--save: keep phone numbers and names")
+    _connection_args(p)
+    args = p.parse_args(argv)
+    args.view = None
+    _debug_log(args)
+    try:
+        return asyncio.run(_run_doctor(args))
+    except UsageError as exc:
+        err(str(exc))
+        return EXIT_USAGE
+    except CdrError as exc:
+        err(_explain(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _run_doctor(args: argparse.Namespace) -> int:
+    from .doctor import diagnose, transcript
+
+    (provider,) = _providers_for(args)
+    try:
+        report = await diagnose(provider)
+    finally:
+        await provider.aclose()
+    print("\n".join(report.lines()))
+    if args.save:
+        from pathlib import Path
+
+        try:
+            Path(args.save).write_text(transcript(report, provider.secrets(), args.keep_numbers), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--save {args.save}: {exc.strerror}") from None
+        note(f"transcript saved to {args.save}" + ("" if args.keep_numbers else " (numbers and names masked)"))
+    return report.exit_code
+
+
 def _tune_gc_for_streaming() -> None:
     """An export allocates millions of short-lived objects and keeps a few pages of them; reference
     counting frees them, the cycle collector finds nothing. Don't let it rescan what start-up loaded
@@ -472,9 +518,14 @@ def _tune_gc_for_streaming() -> None:
 
 
 def _explain(exc: CdrError) -> str:
+    from .errors import BadResponse, NotFound
     from .explain import explain
 
-    return explain(exc, cli=True)
+    text = explain(exc, cli=True)
+    if isinstance(exc, (BadResponse, NotFound)) and exc.provider in PROVIDERS:
+        # A provider-side surprise: the probes record what this account's API really does.
+        text += f" `cdrtui doctor {exc.provider} --save FILE` records what the API does, for an issue."
+    return text
 
 
 def _quiet_stdout() -> None:
@@ -691,6 +742,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "login": cmd_login,
         "profiles": cmd_profiles,
         "simulate": cmd_simulate,
+        "doctor": cmd_doctor,
     }
     try:
         code = handlers[command](argv[1:]) if command in handlers else cmd_tui(argv)
