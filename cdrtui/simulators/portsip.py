@@ -325,6 +325,7 @@ class PortSIPSim(Simulator):
         skip_base: int = 0,
         recording_shape: str = "bare",
         private_recordings: bool = False,
+        count_only_empty: bool = False,
     ) -> None:
         """Knobs for what the docs leave open (issue 10):
 
@@ -338,6 +339,7 @@ class PortSIPSim(Simulator):
           (+ a file name embedding another id, as the vendor example embeds the /cdrs one) or
           "session" (+ session_id).
         - `private_recordings`: blob links need the signed-in user's token (v22.6 tenant setting).
+        - `count_only_empty`: an empty page is `{"count": n}` with no `items` (issue 9).
         """
         super().__init__(seed=seed, knobs=knobs)
         self.calls = calls
@@ -354,6 +356,7 @@ class PortSIPSim(Simulator):
         self.skip_base = skip_base
         self.recording_shape = recording_shape
         self.private_recordings = private_recordings
+        self.count_only_empty = count_only_empty
         gap = gap_s or min(240.0, 60_000_000 / max(calls, 1))
         self.timeline = Timeline(seed, calls, anchor or default_anchor(), gap)
         self.matches = MatchCache()
@@ -669,6 +672,11 @@ class PortSIPSim(Simulator):
             if isinstance(item, dict) and not with_session:
                 item.pop("session_id", None)
             items.append(item)
+        return self._listing(total, items)
+
+    def _listing(self, total: int, items: list[Any]) -> SimResponse:
+        if self.count_only_empty and not items:
+            return json_response(200, {"count": total})
         return json_response(200, {"count": total, "items": items})
 
     def _call_detail(self, call_id: str, shape: str, own: bool = False) -> SimResponse:
@@ -741,7 +749,7 @@ class PortSIPSim(Simulator):
             if self.recording_shape == "session":
                 item["session_id"] = record.get("session_id")
             items.append(item)
-        return json_response(200, {"count": total, "items": items})
+        return self._listing(total, items)
 
     def _recording_detail(self, recording_id: str, own: bool = False) -> SimResponse:
         found = self._position(str(_as_int(recording_id) - 1))

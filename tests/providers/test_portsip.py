@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
+import json
+import os
 import ssl
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
 import trustme
 
+from cdrtui import cli
 from cdrtui.errors import (
     AuthError,
     BadResponse,
@@ -868,3 +875,115 @@ async def test_the_token_never_goes_to_another_host(connect: Callable[..., PortS
         other.shutdown()
         other.server_close()
     assert seen == [None, None, None]
+
+
+# --- an empty page as a bare count (issue 9) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("count_only", [False, True])
+async def test_an_empty_page_may_be_a_bare_count(connect: Callable[..., PortSIP], count_only: bool) -> None:
+    sim = PortSIPSim(calls=150, anchor=ANCHOR, count_only_empty=count_only)
+    async with connect(sim) as client:
+        calls = await listing(client)
+        past = await client.fetch_page(CallFilter(), 5, 100)
+        nothing = await client.fetch_page(CallFilter(until=datetime(2000, 1, 1, tzinfo=UTC)), 0, 100)
+    assert len(calls) == 150 and past.calls == [] and past.last
+    assert nothing.calls == [] and nothing.last and nothing.total == 0
+    assert client.notices == []
+    assert json.loads(sim._listing(3, []).body) == ({"count": 3} if count_only else {"count": 3, "items": []})
+
+
+# --- the same through `cdrtui calls` ----------------------------------------------------------------
+
+
+def run_cli(sim: PortSIPSim, server: SimServer, *args: str) -> tuple[int, list[dict[str, Any]], str]:
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        mock.patch.dict(os.environ, sim.env(server.origin)),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        code = cli.main(["calls", "portsip", "--format", "jsonl", *args])
+    return code, [json.loads(line) for line in out.getvalue().splitlines()], err.getvalue()
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"skip_base": 1},
+        {"endpoints": {"cdrs", "user_cdrs"}},
+        {"role": "user"},
+        {"count_only_empty": True},
+        {"recording_shape": "cdrs_id", "private_recordings": True},
+    ],
+)
+def test_cli_lists_exactly_whatever_the_pbx_does(serve: Callable[..., SimServer], settings: dict[str, Any]) -> None:
+    sim = PortSIPSim(calls=450, anchor=ANCHOR, **settings)
+    server = serve(sim)
+    records = [sim._clean(p) for p in range(450)]
+    if settings.get("role") == "user":
+        records = [r for r in records if sim.extension in (r["caller"], r["callee"])]
+    code, rows, err = run_cli(sim, server)
+    assert code == 0, err
+    assert [row["id"] for row in rows] == [r["id"] for r in records]  # none twice, none missing, in order
+    code, recorded, err = run_cli(sim, server, "--has-recording")
+    assert code == 0 and [row["id"] for row in recorded] == [r["id"] for r in records if sim._has_recording(r)]
+    says = {
+        "skip_base": "counts skip from 1",
+        "endpoints": "listing /api/cdrs",
+        "role": "listing /api/user/cdrs (your own calls only)",
+    }
+    for knob, words in says.items():
+        assert (words in err) == (knob in settings)
+    code, none, err = run_cli(sim, server, "--until", "2000-01-01")
+    assert code == 0 and none == []
+
+
+# --- details: every section on its own (issue 10 item 7) ------------------------------------------
+
+
+def _failing(sim: PortSIPSim, refuse: Callable[[Any], bool]) -> None:
+    """Make the simulator answer 400 to the requests `refuse` picks (a section's sub-request)."""
+    route = sim.route
+
+    def patched(req: Any) -> Any:
+        return sim.error(400, "field validation failed: refused for the test") if refuse(req) else route(req)
+
+    sim.route = patched  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("section", ["record", "recordings", "legs"])
+async def test_each_details_section_fails_on_its_own(connect: Callable[..., PortSIP], section: str) -> None:
+    sim = PortSIPSim(calls=2000, anchor=ANCHOR, recording_rate=0.6)
+    paired = _find(sim, lambda r: r["direction"] == "OUTBOUND_CALL" and sim._has_recording(r), True)
+    async with connect(sim) as client:
+        call = (await client.fetch_page(CallFilter(), paired // 100, 100)).calls[paired % 100]
+        assert call.has_recording
+        _failing(
+            sim,
+            {
+                "record": lambda req: req.path.startswith("/api/calllogs/"),
+                "recordings": lambda req: req.path.startswith("/api/recordings"),
+                "legs": lambda req: "session_id" in (req.arg("filter") or ""),
+            }[section],
+        )
+        details = await client.details(call)
+    failed = {"record": ["record", "cost"], "recordings": ["recordings"], "legs": ["legs"]}[section]
+    assert sorted(details.section_errors) == sorted(failed)
+    assert all("refused for the test" in details.section_errors[name] or name == "cost" for name in failed)
+    assert (details.costs == []) == (section == "record")
+    assert (details.call.cost is None) == (section == "record")
+    assert (len(details.legs) == 1) == (section != "legs")
+    assert (len(details.recordings) == 1) == (section != "recordings")
+    assert details.call.has_recording  # a failed recordings section keeps what the listing knew
+    assert details.raw == (call.raw if section == "record" else details.raw) and details.raw
+
+
+async def test_details_without_a_listing_record_still_raise(connect: Callable[..., PortSIP]) -> None:
+    sim = PortSIPSim(calls=10, anchor=ANCHOR)
+    async with connect(sim) as client:
+        call = (await client.fetch_page(CallFilter(), 0, 10)).calls[0]
+        _failing(sim, lambda req: req.path.startswith("/api/calllogs/"))
+        with pytest.raises(ProviderError):
+            await client.details(replace(call, raw=None))
