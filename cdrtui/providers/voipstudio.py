@@ -22,14 +22,12 @@ from urllib.parse import quote
 from ..errors import AuthError, BadResponse, CdrError, ConfigError, NotFound, ProviderError, RateLimited
 from ..model import Call, CallFilter, Direction, Page, Status, flag_impossible
 from ..timeparse import UTC
+from . import voipstudio_clock as clock
 from .base import CallDetails, CostLine, CredentialField, Fields, Provider, ProviderSpec, Recording, kept, stable_id
 from .http import ApiError, HttpClient, Kind, has_list
 
 MAX_LIMIT = 5000  # the largest page official code asks for (spec §5)
-# A page's recordings are asked for by `timestamp` from a little before its first call starts to a
-# while after its last one ends (the recording's time is not documented: start, answer or end).
-WINDOW_BEFORE_S, WINDOW_AFTER_S = 60, 300
-MAX_MONITOR_PAGES = 10
+MAX_MONITOR_PAGES = 10  # recordings in one page's time window: 50,000 is past any real account
 T = TypeVar("T")
 TOKEN_HELP = "an API token from VoIPstudio → Settings → API tokens"
 USER_HELP = "the numeric user id the token belongs to; only needed for HTTP Basic auth"
@@ -112,6 +110,7 @@ class VoIPstudio(Provider):
         # What this account refused, learnt once (issue 10): don't ask again, work around it.
         self._window_refused = False  # /monitors by timestamp
         self._live_filter_refused = False  # /monitors by live_id
+        self._clock: int | None = None  # recording times minus UTC, in seconds, once learnt
         # /cdrs orders to ask for, best first: the official CLI sorts by id, its connector sends none.
         self._sorts: tuple[str | None, ...] = ("calldate", "id", None)
 
@@ -241,18 +240,33 @@ class VoIPstudio(Provider):
             live = _live_id(monitor)
             if live is not None:
                 found.setdefault(live, []).append(self.recording_url(str(monitor["id"])))
+        if self._clock is None:
+            self._learn_clock(placed, monitors)
         for call, live in pairs:
             if live is not None and (live in found or (call.started_at and call.ended_at)):
                 call.recording_urls = tuple(found.get(live, ()))
                 call.recordings_known = True
 
+    def _learn_clock(self, placed: list[tuple[Call, int]], monitors: list[Any]) -> None:
+        """Which clock recording times are on, from the recordings a widened lookup joined."""
+        calls = {live: call for call, live in placed}
+        samples = []
+        for monitor in monitors:
+            call = calls.get(_live_id(monitor) or -1)
+            when = Fields(monitor).time("timestamp") if call is not None else None
+            if call is not None and when is not None and call.started_at and call.total_s is not None:
+                samples.append((call.started_at, call.total_s, when))
+        offset = clock.skew(samples)
+        if offset is not None and self._clock is None:
+            self._clock = offset
+            if offset:
+                self.notice(f"recording times are {offset / 3600:+g} h off the call times (a time zone?): allowed for")
+
     async def monitors_between(self, low: datetime, high: datetime) -> list[Any]:
         """The recordings made while calls in [low, high] ran (`timestamp`, a filter the
         official CLI uses), a little beyond each end; normally one request."""
-        window = [
-            _condition("timestamp", "gte", _utc_text(low - timedelta(seconds=WINDOW_BEFORE_S))),
-            _condition("timestamp", "lte", _utc_text(high + timedelta(seconds=WINDOW_AFTER_S))),
-        ]
+        first, last = clock.window(low, high, self._clock)
+        window = [_condition("timestamp", "gte", _utc_text(first)), _condition("timestamp", "lte", _utc_text(last))]
         collected: list[Any] = []
         for page in range(1, MAX_MONITOR_PAGES + 1):
             params = {"page": page, "limit": MAX_LIMIT, "sort": "id", "dir": "DESC", "filter": _json(window)}

@@ -324,16 +324,19 @@ class VoIPstudioSim(Simulator):
         sortable: frozenset[str] | set[str] | None = None,
         monitor_filters: frozenset[str] | set[str] | None = None,
         monitors: list[dict[str, Any]] | None = None,
+        monitor_clock_s: int = 0,
     ) -> None:
         """`sortable`: the CDR properties `sort` accepts (issue 10: a real account may refuse
         `calldate`; the official CLI sorts by `id`). `monitor_filters`: the properties `/monitors`
         may be filtered on (the `live_id` lookup is an assumption, spec §8). `monitors`: the
-        recordings of hand-written `records`."""
+        recordings of hand-written `records`. `monitor_clock_s`: recording times this far off UTC
+        (the docs don't say which clock `timestamp` is on; 3600 = written in CET)."""
         super().__init__(seed=seed, knobs=knobs)
         self.records = records
         self.monitor_records = list(monitors or [])
         self.sortable = frozenset(SORTABLE["cdrs"] if sortable is None else sortable)
         self.monitor_filters = frozenset(MONITOR_FILTERS if monitor_filters is None else monitor_filters)
+        self.monitor_clock_s = monitor_clock_s
         self.timeline = Timeline(seed, calls if records is None else 0, anchor or default_anchor(), gap_s)
         self.matches = MatchCache(size=6)
         self.user_id = USERS[0][0]
@@ -516,7 +519,7 @@ class VoIPstudioSim(Simulator):
                     "size": 417 + seconds * MP3_BYTES_PER_SECOND,
                     "src_id": rec["src_id"],
                     "summary": "Caller asked about an invoice; agent resolved it." if transcript else "",
-                    "timestamp": _utc(ts + c.ring + (half if k else 0)),
+                    "timestamp": _utc(ts + c.ring + (half if k else 0) + self.monitor_clock_s),
                     "transcript": TRANSCRIPT if transcript else "",
                     "type": rec["type"],
                     "user_id": rec["user_id"],
@@ -850,7 +853,8 @@ class VoIPstudioSim(Simulator):
                 high = _tighter(high, ts - (cond.op == "lt"), min)
         if low is None or high is None or high - low > 400 * 86400:
             return None
-        return self.timeline.window(low - MONITOR_LAG, high + 1)
+        shift = self.monitor_clock_s
+        return self.timeline.window(low - shift - MONITOR_LAG, high - shift + 1)
 
     # -- one CDR ----------------------------------------------------------------------------------
     def _cdr(self, cdr_id: int, trace: bool) -> SimResponse:

@@ -857,3 +857,44 @@ async def test_a_failing_trace_or_record_leaves_the_other_sections() -> None:
         assert [r.url for r in details.recordings] == list(call.recording_urls) != []
         assert details.costs and details.raw == sim.record(n)  # the listing's record when /cdrs/{id} fails
         assert (details.trace is None) == (section == "trace")
+
+
+# --- the clock of recording times (spec assumption 4) ----------------------------------------------
+
+
+@pytest.mark.parametrize("offset", [0, 3600, -5 * 3600 - 1800])
+async def test_recordings_are_found_whatever_clock_their_times_are_on(offset: int) -> None:
+    sim = make_sim(calls=600, monitor_clock_s=offset)
+    async with client(sim) as provider:
+        got = await listing(provider, snapshot(), 50)
+        assert all(list(c.recording_urls) == expected_urls(sim, provider.base_url, c.id) for c in got)
+        assert sum(bool(c.recording_urls) for c in got) > 50
+        assert provider._clock == offset
+        said = [n for n in provider.notices if "recording times" in n]
+        assert said == ([f"recording times are {offset / 3600:+g} h off the call times (a time zone?): allowed for"]
+                        if offset else [])  # fmt: skip
+        windows = [filter_param(r) for r in monitor_requests(sim)]
+        assert len(windows) == len(sim.cdr_requests()) == 12  # still one lookup per page
+        # Only the first lookup is widened (by the farthest time zone); the rest sit on the learnt clock.
+        widths = [_ts_text(w[1]["value"]) - _ts_text(w[0]["value"]) for w in windows if w]  # type: ignore[index]
+        assert widths[0] > 28 * 3600 > max(widths[1:])
+        # Details by time (the live_id filter refused) use the learnt clock too.
+        n = serial_with(sim, monitors=2, trace=True)
+        call = Call(provider="voipstudio", id=str(ID_BASE + n), started_at=None)
+        sim.monitor_filters = sim.monitor_filters - {"live_id"}
+        details = await provider.details(call)
+        assert [r.url for r in details.recordings] == expected_urls(sim, provider.base_url, call.id)
+
+
+def _ts_text(text: str) -> int:
+    return int(datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp())
+
+
+def test_the_clock_is_kept_at_utc_when_it_fits() -> None:
+    from cdrtui.providers.voipstudio_clock import skew
+
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert skew([]) is None
+    assert skew([(start, 7200, start + timedelta(seconds=3700))]) == 0  # a long call: UTC fits, UTC wins
+    late = [(start, 60, start + timedelta(seconds=3600 + s)) for s in (5, 20, 40)]
+    assert skew(late) == 3600
