@@ -22,6 +22,7 @@ from cdrtui.errors import AuthError, BadResponse, ConfigError, NotFound, Provide
 from cdrtui.export import order_key
 from cdrtui.model import Call, CallFilter, Direction, Status
 from cdrtui.paging import PagedSource
+from cdrtui.providers import http as http_module
 from cdrtui.providers.base import Recording
 from cdrtui.providers.http import RetryPolicy
 from cdrtui.providers.twochat import TwoChat, _envelope
@@ -590,6 +591,18 @@ async def test_lasting_5xx_gives_up() -> None:
 WINDOW = 0.4
 
 
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Back-off waits recorded instead of slept (the client's real policy at test speed)."""
+    seen: list[float] = []
+
+    async def no_sleep(delay: float) -> None:
+        seen.append(delay)
+
+    monkeypatch.setattr(http_module, "sleep", no_sleep)
+    return seen
+
+
 def watch(client: TwoChat) -> list[str]:
     """What the status line says each time the transport state changes."""
     seen: list[str] = []
@@ -646,6 +659,14 @@ async def test_a_limit_that_never_lifts_gives_up_after_the_bound_with_a_clear_me
     assert "rate limited (Too many requests): still refused after waiting" in message
     assert "another client may be using the same API key" in message
     assert sim.hits[HISTORY] >= 4  # several windows' worth of tries, not one
+
+
+async def test_a_connection_test_waits_one_window_at_most(waits: list[float]) -> None:
+    async with served(calls=5, requests_per_minute=0, client_kw={"rate_window_s": 60.0}) as (_, client):
+        with pytest.raises(RateLimited, match="still refused after waiting"):
+            await client.check()
+        assert client.budget.give_up_s == 300.0  # listings keep their patience
+    assert 60 < sum(waits) <= 70
 
 
 async def test_a_429_with_retry_after_is_trusted_for_the_usual_tries() -> None:
