@@ -27,6 +27,7 @@ from .base import CallDetails, CostLine, CredentialField, Fields, Provider, Prov
 from .http import ApiError, HttpClient, Kind, has_list
 
 MAX_LIMIT = 5000  # the largest page official code asks for (spec §5)
+LONGEST_CALL_S = 86_400  # a longer "call" is a broken record: its time must not widen the page's window
 MAX_MONITOR_PAGES = 10  # recordings in one page's time window: 50,000 is past any real account
 T = TypeVar("T")
 TOKEN_HELP = "an API token from VoIPstudio → Settings → API tokens"
@@ -223,7 +224,7 @@ class VoIPstudio(Provider):
         this can't vouch for (no live_id, unknown times, the request failed) is "unknown"."""
         for call, _ in pairs:
             call.recordings_known = False
-        placed = [(c, live) for c, live in pairs if live is not None and c.started_at and c.ended_at]
+        placed = [(c, live) for c, live in pairs if live is not None and _placeable(c)]
         if not placed or self._window_refused:
             return
         low = min(c.started_at for c, _ in placed if c.started_at)
@@ -243,7 +244,7 @@ class VoIPstudio(Provider):
         if self._clock is None:
             self._learn_clock(placed, monitors)
         for call, live in pairs:
-            if live is not None and (live in found or (call.started_at and call.ended_at)):
+            if live is not None and (live in found or _placeable(call)):
                 call.recording_urls = tuple(found.get(live, ()))
                 call.recordings_known = True
 
@@ -467,6 +468,12 @@ def _clid_name(clid: str | None) -> str | None:
     match = _CLID.match(clid or "")
     name = match.group(1).strip() if match else ""
     return name if name and not _PHONE_ONLY.fullmatch(name) else None
+
+
+def _placeable(call: Call) -> bool:
+    """The call's time is sane enough to look its recordings up by (start and end known)."""
+    total = call.total_s
+    return total is not None and 0 <= total <= LONGEST_CALL_S
 
 
 def _newest_first(pair: tuple[Call, int | None]) -> tuple[datetime, int, str]:

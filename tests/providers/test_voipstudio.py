@@ -898,3 +898,18 @@ def test_the_clock_is_kept_at_utc_when_it_fits() -> None:
     assert skew([(start, 7200, start + timedelta(seconds=3700))]) == 0  # a long call: UTC fits, UTC wins
     late = [(start, 60, start + timedelta(seconds=3600 + s)) for s in (5, 20, 40)]
     assert skew(late) == 3600
+
+
+async def test_a_broken_call_length_does_not_widen_the_recordings_window() -> None:
+    records = [
+        {"id": 3, "calldate": "2026-01-02 10:00:00", "duration": 0, "billsec": 0, "type": "O", "live_id": 103},
+        {"id": 2, "calldate": "2026-01-02 09:00:00", "duration": 2_000_000_000, "billsec": 5, "live_id": 102},
+        {"id": 1, "calldate": "2026-01-02 08:00:00", "duration": 60, "billsec": 50, "type": "I", "live_id": 101},
+    ]
+    monitors = [{"id": 7, "live_id": 101, "timestamp": "2026-01-02 08:00:20"}]
+    sim = make_sim(records=records, monitors=monitors)
+    async with client(sim) as provider:
+        page = await provider.fetch_page(snapshot(), 0, 10)
+    assert [(c.id, c.has_recording) for c in page.calls] == [("3", False), ("2", None), ("1", True)]
+    (window,) = [filter_param(r) for r in monitor_requests(sim)]
+    assert window is not None and window[1]["value"] < "2026-01-04"  # not the year 2089
