@@ -117,7 +117,9 @@ class CdrApp(App[int]):
         from .commands import commands_for
 
         yield from commands_for(self, screen)
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":  # Textual's key panel: our help (?) is the one entry for keys
+                yield command
 
     async def on_unmount(self) -> None:
         gc.unfreeze()

@@ -371,3 +371,102 @@ async def test_a_malformed_recording_link_is_refused_without_a_crash(monkeypatch
         assert copied == ["https://[2001:db8::1/rec.mp3"]
         assert any("No media player" in n for n in notes(app))
         assert "Download failed" in text_of(screen.query_one("#recordings-status", Static))
+
+
+# -- issue 9/10/11: values as a person reads them ------------------------------------------------------
+
+
+def timed_details(**kw: Any) -> CallDetails:
+    from datetime import timedelta
+
+    call = Call(
+        "stub",
+        "42",
+        ANCHOR,
+        answered_at=ANCHOR + timedelta(seconds=30),
+        ended_at=ANCHOR + timedelta(seconds=90),
+        direction=Direction.INBOUND,
+        status=Status.ANSWERED,
+        from_="+442073218064",
+        to="+15550100",
+        duration_s=60,
+        cost=0.5,
+        from_name="Kelly Clarke",
+    )
+    return CallDetails(call=call, raw={}, **kw)
+
+
+async def test_details_show_talk_total_and_ring_time_names_and_how_to_set_a_currency() -> None:
+    app = stub_app(timed_details(section_errors={"legs": "HTTP 500 from the PBX"}))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_details(app, pilot)
+        fields = text_of(screen.query_one("#details-fields", Static))
+        assert "talk time 1:00" in fields
+        assert "total 1:30; ring/IVR 0:30" in fields
+        assert "Kelly Clarke" in fields
+        assert "0.5000 ?" in fields and "set the profile's currency" in fields
+        more = text_of(screen.query_one("#details-more", Static))
+        assert "⚠ Legs: HTTP 500 from the PBX (r to retry)" in more
+
+
+async def test_a_cost_found_in_details_flows_back_into_its_row() -> None:
+    details = timed_details()
+    app = stub_app(details)
+    listing = replace(details.call, cost=None)  # PortSIP: the listing has no cost
+
+    async def fetch_page(flt: CallFilter, index: int, size: int) -> Page:
+        return Page([listing], rows=1, last=True)
+
+    app.sessions[0].provider.fetch_page = fetch_page  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(CallTable)
+        await wait_for(pilot, lambda: table.source is not None and table.source.row(0) is not None)
+        assert "0.5000" not in table.render_line(1).text
+        await open_details(app, pilot)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, DetailsScreen))
+        assert "0.5000 ?" in app.screen.query_one(CallTable).render_line(1).text
+
+
+async def test_o_on_a_link_that_needs_credentials_says_so_and_offers_download(monkeypatch) -> None:
+    monkeypatch.setattr(players.shutil, "which", lambda name: None)
+    rec = Recording("https://storage.example/rec.mp3", "recording", needs_auth=True)
+    app = stub_app(timed_details(recordings=[rec]))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_details(app, pilot)
+        await pilot.press("o")
+        await pilot.pause()
+        (message,) = [n for n in notes(app) if "No media player" in n]
+        assert "token" in message and "d downloads" in message
+        assert "player on your own machine" not in message
+
+
+def test_a_transcript_is_saved_as_json_and_recording_times_read_like_the_others(monkeypatch) -> None:
+    import time
+
+    from cdrtui.downloads import safe_file_name
+    from cdrtui.tui.screens.details import is_transcript, local_label
+
+    rec = Recording("https://api.voximplant.com/transcript?record_id=7", "transcript", needs_auth=True)
+    assert is_transcript(rec)
+    assert safe_file_name(DetailsScreen._as_transcript(rec)).endswith(".json")
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert local_label("recording 2026-03-31 07:02:02 (30 s)") == "recording 2026-03-31 03:02:02 EDT (30 s)"
+    finally:
+        monkeypatch.setenv("TZ", "UTC")
+        time.tzset()
+
+
+async def test_a_transcript_is_shown_inline(tmp_path) -> None:
+    rec = Recording("https://api.voximplant.com/transcript?record_id=7", "transcript", needs_auth=True)
+    app = stub_app(timed_details(recordings=[rec]))
+    saved = tmp_path / "t.json"
+    saved.write_text(json.dumps({"text": "hello [b]there[/]"}))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_details(app, pilot)
+        screen._show_transcript(rec, saved)
+        await pilot.pause()
+        shown = text_of(screen.query_one("#details-transcript", Static))
+        assert "Transcript" in shown and "hello [b]there[/]" in shown

@@ -342,3 +342,59 @@ def test_snapshot_login_2chat(snap_compare) -> None:
 
 def test_snapshot_login_portsip(snap_compare) -> None:
     assert login_snapshot(snap_compare, "portsip", (120, 36))
+
+
+async def test_save_after_a_refused_test_does_not_claim_success(sims) -> None:
+    """Save tested nothing: "Logged in / Saved profile" for a key just refused, and the file written."""
+    sim = sims["2chat"]
+    app = login_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_form(app, pilot, "2chat")
+        fill(screen, cred_api_key="UAK-wrong-key-4242", base_url=sim.base_url)
+        await pilot.press("ctrl+t")
+        await result(pilot, screen)
+        await pilot.press("ctrl+s")
+        shown = await result(pilot, screen)
+        assert shown.startswith("Not saved: The provider refused these credentials")
+        assert "once more to save these settings untested" in shown
+        assert not config_path().exists()
+        assert isinstance(app.screen, LoginScreen)
+        fill(screen, cred_api_key=sim.credentials()["api_key"])  # fixed: the error goes, Save works
+        await pilot.pause()
+        assert text_of(screen, "#login-result") == ""
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        assert config_path().exists()
+
+
+async def test_escape_asks_before_discarding_a_half_filled_form() -> None:
+    app = login_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        screen = await open_form(app, pilot, "2chat")
+        await pilot.press(*"UAK-half")
+        await pilot.press("escape")
+        assert app.screen is screen
+        assert "unsaved changes" in text_of(screen, "#login-result")
+        await pilot.press("escape")
+        assert app.screen is not screen
+
+
+async def test_a_silent_host_shows_the_seconds_waited_and_escape_cancels() -> None:
+    import socket
+
+    silent = socket.socket()  # accepts connections, never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)
+    try:
+        app = login_app()
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await open_form(app, pilot, "2chat")
+            fill(screen, cred_api_key="UAK-anything", base_url=f"http://127.0.0.1:{silent.getsockname()[1]}")
+            await pilot.press("ctrl+t")
+            await wait_for(pilot, lambda: " 1 s (Escape cancels)" in text_of(screen, "#login-result"))
+            await pilot.press("escape")
+            assert text_of(screen, "#login-result") == "Test cancelled."
+            assert app.screen is screen  # the form stays: Escape stopped the test, not the form
+    finally:
+        silent.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -13,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Collapsible, Footer, Input, Label, RadioButton, RadioSet, Static
 
@@ -104,6 +106,13 @@ class LoginScreen(Screen[None]):
         self.required: set[str] = set()  # input ids the user must fill (first empty one gets focus)
         self.keyring_why: str | None = None  # why the OS keyring is unusable, once known
         self.keyring_backend = "checking…"
+        self._initial: LoginValues | None = None  # the form as opened: Escape asks before losing edits
+        self._discard_asked = False
+        self._tested: LoginValues | None = None  # values the last successful test used
+        self._refused: LoginValues | None = None  # values a test before saving refused
+        self._test_started = 0.0
+        self._test_target = ""
+        self._ticker: Timer | None = None
 
     @property
     def cdr_app(self) -> CdrApp:
@@ -235,6 +244,10 @@ class LoginScreen(Screen[None]):
         if inputs:
             (empty[0] if empty else inputs[0]).focus()
         self.call_after_refresh(self._show_hint)
+        self.call_after_refresh(self._remember_initial)
+
+    def _remember_initial(self) -> None:
+        self._initial = self.values()
 
     # -- where the secret goes --------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="keyring")
@@ -311,6 +324,8 @@ class LoginScreen(Screen[None]):
     def _edited(self) -> None:
         # A test result belongs to the values it tested: drop it (and a test still running).
         self.workers.cancel_group(self, "test")
+        self._stop_ticker()
+        self._discard_asked = False
         result = self.query_one("#login-result", Static)
         if result.has_class("ok") or result.has_class("error") or result.has_class("busy"):
             self._result("")
@@ -341,6 +356,16 @@ class LoginScreen(Screen[None]):
         self.action_back()
 
     def action_back(self) -> None:
+        if self._testing:  # Escape first stops a test waiting on a silent host
+            self.workers.cancel_group(self, "test")
+            self._stop_ticker()
+            self._result("Test cancelled.", "error")
+            return
+        edited = self._initial is not None and self.values() != self._initial
+        if edited and not self._discard_asked:
+            self._discard_asked = True
+            self._result("The form has unsaved changes: Escape again discards them, ctrl+s saves.", "error")
+            return
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
         else:
@@ -393,27 +418,71 @@ class LoginScreen(Screen[None]):
     def action_test(self) -> None:
         values = self._valid_values()
         if values is not None:
-            self._result(f"Testing the connection to {values.base_url or effective_base_url(self.spec)}…", "busy")
-            self._run_test(values)
+            self._start_test(values, then_save=None)
+
+    @property
+    def _testing(self) -> bool:
+        return any(w.group == "test" and w.is_running for w in self.workers)
+
+    def _start_test(self, values: LoginValues, then_save: str | None) -> None:
+        self._test_target = values.base_url or effective_base_url(self.spec) or self.spec.name
+        self._test_started = time.monotonic()
+        self._tick()
+        self._stop_ticker()
+        self._ticker = self.set_interval(1.0, self._tick)  # a silent host: the seconds show it's waiting
+        self._run_test(values, then_save)
+
+    def _tick(self) -> None:
+        seconds = time.monotonic() - self._test_started
+        waited = f" {seconds:.0f} s" if seconds >= 1 else ""
+        self._result(f"Testing the connection to {self._test_target}…{waited} (Escape cancels)", "busy")
+
+    def _stop_ticker(self) -> None:
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
 
     @work(exclusive=True, exit_on_error=False, group="test")
-    async def _run_test(self, values: LoginValues) -> None:
+    async def _run_test(self, values: LoginValues, then_save: str | None = None) -> None:
         secrets = self._typed_secrets(values)
         try:
             credentials = await asyncio.to_thread(complete_credentials, values, self.spec, self.profile)
             secrets += [credentials.get(f.name, "") for f in self.spec.secret_fields]
             description = await test_connection(values, credentials)
         except Exception as exc:  # the provider's refusal, in plain words; never a traceback
-            self._result(explain(exc, secrets, provider=False), "error")
+            self._stop_ticker()
+            if then_save is not None:
+                self._refused = values
+                self._result(
+                    f"Not saved: {explain(exc, secrets, provider=False)} Fix it and save again, or press ctrl+s "
+                    "once more to save these settings untested.",
+                    "error",
+                )
+            else:
+                self._result(explain(exc, secrets, provider=False), "error")
+            return
+        self._stop_ticker()
+        self._tested, self._refused = values, None
+        for box in self.query("#login-message"):  # the old refusal no longer holds
+            box.display = False
+        if then_save is not None:
+            self._result("Connected. Saving…", "busy")
+            self._run_save(values, then_save)
             return
         self._result(f"Connected: {sanitize(description, 300)}", "ok")
 
     # -- save -------------------------------------------------------------------------------------
     def action_save(self) -> None:
+        """Save what works: test first (a refused key is never "Logged in"), unless these very
+        values were just tested, or just refused and the user asks a second time."""
         values = self._valid_values()
-        if values is not None:
+        if values is None:
+            return
+        if values == self._tested or values == self._refused:
             self._result("Saving…", "busy")
             self._run_save(values, self.store())
+        else:
+            self._start_test(values, then_save=self.store())
 
     @work(exclusive=True, exit_on_error=False, group="save")
     async def _run_save(self, values: LoginValues, store: str) -> None:

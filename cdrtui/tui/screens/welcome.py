@@ -19,7 +19,7 @@ from ...login_service import self_hosted
 from ...providers.base import ProviderSpec
 from ...providers.registry import provider_ids
 from ...text import sanitize
-from ..sessions import Session
+from ..sessions import ALL, Session
 
 if TYPE_CHECKING:
     from ..app import CdrApp
@@ -130,7 +130,8 @@ class WelcomeScreen(Screen[None]):
         below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 2 else None
         if isinstance(below, BrowserScreen):
             self.app.pop_screen()  # open_browser then replaces the browser we came from
-        self.cdr_app.open_browser()
+        # Like `cdrtui --demo`: several providers open on All providers.
+        self.cdr_app.open_browser(ALL if len(self.cdr_app.sessions) > 1 else 0)
 
     def _status(self, message: str, error: bool = False) -> None:
         status = self.query_one("#welcome-status", Static)

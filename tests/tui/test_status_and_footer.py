@@ -1,0 +1,99 @@
+"""What the operator sees at a glance (issue 11 §9, §11): the status line's priorities, the footer at
+80×24, the palette's single help entry, and the demo from the welcome screen."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from textual.content import Content
+from textual.widgets._footer import FooterKey
+
+from cdrtui.errors import NetworkError
+from cdrtui.paging import SourceStatus
+from cdrtui.providers.http import TransportState
+from cdrtui.tui.app import CdrApp
+from cdrtui.tui.screens.browser import BrowserScreen
+from cdrtui.tui.screens.welcome import WelcomeScreen
+from cdrtui.tui.widgets.status_line import fit_parts, status_parts
+from support import make_app, make_sessions, wait_for
+
+SNAP = datetime(2026, 3, 31, 12, 0, tzinfo=timezone.utc)
+
+
+def status(**kw) -> SourceStatus:
+    values = dict(
+        loaded=200,
+        total=25_000,
+        complete=True,
+        scanned=0,
+        snapshot=SNAP,
+        server_filters=frozenset({"direction", "min_duration", "since"}),
+        local_filters=frozenset({"direction", "number"}),
+        mode="direct",
+    )
+    values.update(kw)
+    return SourceStatus(**values)
+
+
+def test_an_error_and_its_retry_hint_come_first_and_nothing_is_cut_mid_word():
+    failing = status(error=NetworkError("2chat: cannot connect to 127.0.0.1:9 (connection refused)"))
+    parts = status_parts("All providers", failing, [TransportState()], filters=["last hour", "inbound", "number ~4420"])
+    for width in (40, 60, 80, 120):
+        line = fit_parts(parts, width).plain
+        assert len(line) <= width
+        assert "(r to retry)" in line or line.endswith("…")
+        assert "cannot" in line
+        words = set(" ".join(p.text for p in parts).split())
+        for word in line.replace("…", " ").replace("·", " ").split():
+            assert word in words or word.strip(",;:") in {w.strip(",;:") for w in words}, word
+    line = fit_parts(parts, 120).plain
+    assert line.index("cannot connect") < line.index("200 loaded")  # errors before counts
+    wide = fit_parts(parts, 200).plain
+    assert wide.index("200 loaded") < wide.index("filter: last hour")  # counts before filters
+
+
+def test_a_connection_problem_says_r_retries():
+    state = TransportState()
+    state.last_problem = "2chat: cannot connect"
+    line = fit_parts(status_parts("2chat", status(), [state]), 80).plain
+    assert "⚠ 2chat: cannot connect (r to retry)" in line
+
+
+def footer_keys(app) -> list[str]:
+    return [key.key_display or key.key for key in app.screen.query(FooterKey)]
+
+
+async def test_the_footer_keeps_quit_and_help_at_80x24_and_offers_all_only_with_several(sims):
+    app = make_app(sims, ["2chat"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen) and bool(footer_keys(app)))
+        keys = footer_keys(app)
+        assert "q" in keys and "?" in keys
+        assert "a" not in keys  # one provider: nothing to merge
+        for key in app.screen.query(FooterKey):
+            assert key.region.right <= 80 and key.region.width > 0, key.key  # laid out on screen
+    app = make_app(sims, ["2chat", "unpod"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen) and bool(footer_keys(app)))
+        keys = footer_keys(app)
+        assert "a" in keys and "q" in keys and "?" in keys
+
+
+async def test_the_palette_has_one_entry_for_keys(sims):
+    app = make_app(sims, ["2chat"])
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        titles = [Content.from_markup(c.title).plain for c in app.get_system_commands(app.screen)]
+        assert [t for t in titles if "key" in t.lower()] == ["Help: keys  [?]"]
+
+
+async def test_the_demo_from_the_welcome_screen_starts_on_all_providers(sims, monkeypatch):
+    import cdrtui.tui.launch as launch
+
+    monkeypatch.setattr(launch, "demo_sessions", lambda: (make_sessions(sims, ["2chat", "unpod"]), lambda: None))
+    app = CdrApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        assert app.screen.view == -1
