@@ -1,36 +1,74 @@
 """The "All providers" timeline: several PagedSources merged newest first, built lazily.
 
-The merge is materialised from both ends as compact arrays of (source, row): the head from the
-newest call down, the tail from the oldest call up (once every total is known), so Home and End
-are both cheap. A row between the two frontiers is reached by extending the nearer one.
+The merge is materialised as compact arrays of (source, row): the head from the newest call down,
+the tail from the oldest call up (once every total is known), so Home and End are both cheap, and
+runs that start in the middle. A run starts where a time cuts every source: the calls at or after
+it, counted per source (one 1-row request each where the provider counts), are exactly the merged
+rows above it. So a jump to a time, or a scrollbar dragged to the middle of a million rows, costs a
+few counts (a bisection on time) instead of merging every row above. Elsewhere a row is reached by
+extending the nearest run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 from array import array
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from .errors import CdrError
 from .export import order_key
 from .model import Call
-from .paging import PagedSource, SourceStatus
+from .paging import PagedSource, SourceStatus, second_after
 
 CHUNK = 200  # rows merged per step before the table gets a repaint
+NEAR = 4 * CHUNK  # a row this close past a run is reached by merging on; farther, by a new run
+
+
+@dataclass
+class _Run:
+    """Merged rows start, start+1, …: (source, row) pairs, and where each source goes on."""
+
+    start: int
+    next: list[int]  # per source: its first row not merged here yet
+    src: array[int] = field(default_factory=lambda: array("b"))
+    row: array[int] = field(default_factory=lambda: array("q"))
+    first: list[int] = field(default_factory=list)  # `next` when the run was placed
+
+    def __post_init__(self) -> None:
+        self.first = list(self.next)
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.src)
 
 
 class MergedSource:
     def __init__(self, sources: list[PagedSource]) -> None:
         self.sources = sources
-        self._head_src, self._head_row = array("b"), array("q")
+        self._runs = [_Run(0, [0] * len(sources))]  # the head first, then runs in the middle, by start
         self._tail_src, self._tail_row = array("b"), array("q")
-        self._next = [0] * len(sources)  # head cursor per source
         self._prev: list[int] | None = None  # tail cursor per source (row index, going up)
         self._bg: asyncio.Task[None] | None = None
         self._wanted: tuple[int, int, Callable[[], None]] | None = None
+        self._lock = asyncio.Lock()
         self.error: CdrError | None = None
 
     # -- facts ------------------------------------------------------------------------------------
+    @property
+    def _head(self) -> _Run:
+        return self._runs[0]
+
+    @property
+    def _head_src(self) -> array[int]:
+        return self._runs[0].src
+
+    @property
+    def _next(self) -> list[int]:
+        return self._runs[0].next
+
     @property
     def complete(self) -> bool:
         return all(s.mode != "pending" and s.complete for s in self.sources)
@@ -62,9 +100,14 @@ class MergedSource:
         )
 
     # -- random access ----------------------------------------------------------------------------
+    def _run_at(self, row: int) -> _Run:
+        """The last run starting at or before `row` (the head at least)."""
+        return self._runs[bisect.bisect_right([run.start for run in self._runs], row) - 1]
+
     def _where(self, row: int) -> tuple[int, int] | None:
-        if row < len(self._head_src):
-            return self._head_src[row], self._head_row[row]
+        run = self._run_at(row)
+        if row < run.end:
+            return run.src[row - run.start], run.row[row - run.start]
         if self.complete:
             back = self.count - 1 - row
             if 0 <= back < len(self._tail_src):
@@ -103,7 +146,8 @@ class MergedSource:
             try:
                 # One provider down must not blank the others: each starts (or fails) on its own.
                 await asyncio.gather(*(self._start(s) for s in self.sources if s not in self._failed()))
-                await self._fill(start, stop, on_done)
+                async with self._lock:  # one merge at a time (a jump to a time merges too)
+                    await self._fill(start, stop, on_done)
                 self.error = None
             except CdrError as exc:
                 self.error = exc
@@ -118,7 +162,7 @@ class MergedSource:
 
     async def _fill(self, start: int, stop: int, on_done: Callable[[], None]) -> None:
         # Far past the merged head (End): finish the scans first, then merge from the tail.
-        while not self.complete and stop > len(self._head_src) + 2 * CHUNK and self._wanted is None:
+        while not self.complete and stop > self._head.end + 2 * CHUNK and self._wanted is None:
             scanning = [s for s in self.sources if not s.complete and s not in self._failed()]
             if not scanning:
                 break
@@ -135,10 +179,7 @@ class MergedSource:
             missing = [r for r in (start, stop - 1) if r < stop and self._where(r) is None]
             if not missing:
                 break
-            row = missing[0]
-            tail_front = known - len(self._tail_src)  # rows from here down are merged already
-            nearer_tail = self.complete and (tail_front - 1 - row) < (row - len(self._head_src))
-            grew = await (self._grow_tail() if nearer_tail else self._grow_head())
+            grew = await self._reach(missing[0])
             on_done()
             if not grew:
                 break
@@ -149,8 +190,27 @@ class MergedSource:
             if mine:
                 await source.ensure(min(mine), max(mine) + 1)
 
-    async def _head_candidate(self, index: int) -> Call | None:
-        source, row = self.sources[index], self._next[index]
+    async def _reach(self, row: int) -> bool:
+        """Merge towards a row that isn't merged: on from the run above it, up from the tail, or
+        from a new run placed just above it by time (every source counts: no row-by-row merge)."""
+        run = self._run_at(row)
+        ahead = row - run.end
+        if self.complete:
+            behind = self.count - len(self._tail_src) - 1 - row
+            if min(ahead, behind) > NEAR and self._countable():
+                placed = await self._place(row)
+                if placed is not None and placed is not run:
+                    return await self._grow(placed)
+            if behind < ahead:
+                return await self._grow_tail()
+        return await self._grow(run)
+
+    def _countable(self) -> bool:
+        return all(s.mode == "direct" for s in self.sources)
+
+    async def _candidate(self, index: int, row: int) -> Call | None:
+        """Source `index`'s row `row` (scanning on to it), or None when the source has no more."""
+        source = self.sources[index]
         if row >= source.count:
             if source.complete or source in self._failed():
                 return None
@@ -162,7 +222,7 @@ class MergedSource:
                 return None
         call = source.row(row)
         if call is None:
-            await source.ensure(row, row + CHUNK)
+            await source.ensure(row, row + 1)  # its page only: the next one when the merge gets there
             call = source.row(row)
         return call
 
@@ -181,26 +241,42 @@ class MergedSource:
                 best = i
         return best
 
-    async def _grow_head(self) -> bool:
-        """Merge up to CHUNK more rows onto the head; False when every source is exhausted."""
-        heads = list(await asyncio.gather(*(self._head_candidate(i) for i in range(len(self.sources)))))
+    def _join(self, run: _Run) -> bool:
+        """`run` reached the run after it: one run now (True). A run whose cursors disagree with
+        where the merge arrived (a provider's count was off) is dropped and merged again instead."""
+        at = self._runs.index(run)
+        if at + 1 >= len(self._runs) or self._runs[at + 1].start > run.end:
+            return False
+        after = self._runs.pop(at + 1)
+        if after.first != run.next:
+            return False
+        run.src.extend(after.src)
+        run.row.extend(after.row)
+        run.next = after.next
+        return True
+
+    async def _grow(self, run: _Run) -> bool:
+        """Merge up to CHUNK more rows onto a run; False when every source is exhausted."""
+        heads = list(await asyncio.gather(*(self._candidate(i, run.next[i]) for i in range(len(self.sources)))))
         for step in range(CHUNK):
-            if self.complete and len(self._head_src) + len(self._tail_src) >= self.count:
+            if self._join(run):
+                return True
+            if self.complete and run.end >= self.count - len(self._tail_src):
                 return step > 0
             best = self._pick(heads, newest=True)
             if best is None:
                 return step > 0
-            self._head_src.append(best)
-            self._head_row.append(self._next[best])
-            self._next[best] += 1
-            heads[best] = await self._head_candidate(best)
+            run.src.append(best)
+            run.row.append(run.next[best])
+            run.next[best] += 1
+            heads[best] = await self._candidate(best, run.next[best])
         return True
 
     async def _tail_candidate(self, index: int) -> Call | None:
         assert self._prev is not None
         source, row = self.sources[index], self._prev[index]
-        if row < self._next[index]:
-            return None  # this source's head and tail have met
+        if row < self._runs[-1].next[index]:
+            return None  # this source's last run and the tail have met
         call = source.row(row)
         if call is None:
             await source.ensure(max(0, row - CHUNK + 1), row + 1)
@@ -213,7 +289,7 @@ class MergedSource:
             self._prev = [s.count - 1 for s in self.sources]
         tails = list(await asyncio.gather(*(self._tail_candidate(i) for i in range(len(self.sources)))))
         for step in range(CHUNK):
-            if len(self._head_src) + len(self._tail_src) >= self.count:
+            if self.count - len(self._tail_src) <= self._runs[-1].end:
                 return step > 0
             oldest = self._pick(tails, newest=False)
             if oldest is None:
@@ -224,6 +300,87 @@ class MergedSource:
             tails[oldest] = await self._tail_candidate(oldest)
         return True
 
+    # -- jump to a time ---------------------------------------------------------------------------
+    async def seek_time(self, when: datetime) -> int:
+        """The merged row of the first call at or before `when` (the last row when every call is
+        newer), merged and loaded. Each source counts its calls after `when` (paging.py); their sum
+        is the row, and a run starts there with those counts as its cursors."""
+        async with self._lock:
+            await asyncio.gather(*(self._start(s) for s in self.sources if s not in self._failed()))
+            counts = await self._counts(second_after(when))
+            row = sum(counts)
+            if self.complete:
+                self._run_from(row, counts)
+            while not self.complete and self._head.end <= row and await self._grow(self._head):
+                pass  # a scan still running: the merge can't be entered in the middle
+            row = max(0, min(row, self.count - 1))
+            await self._fill(row, row + 1, lambda: None)
+            return row
+
+    async def _counts(self, cut: datetime) -> list[int]:
+        """Per source, its calls at or after `cut` (a failed source: those it has already listed)."""
+        failed = self._failed()
+
+        async def count(source: PagedSource) -> int:
+            if source in failed:
+                return next((r for r in range(source.count) if _older(source.row(r), cut)), source.count)
+            return await source.count_from(cut)
+
+        return list(await asyncio.gather(*(count(s) for s in self.sources)))
+
+    def _run_from(self, row: int, counts: list[int]) -> _Run:
+        """The run holding `row` or ending at it, else a new run starting there."""
+        run = self._run_at(row)
+        if row <= run.end:
+            return run
+        tail_front = self.count - len(self._tail_src)
+        if row >= tail_front:
+            return run  # the tail has it
+        placed = _Run(row, list(counts))
+        self._runs.insert(self._runs.index(run) + 1, placed)
+        return placed
+
+    async def _place(self, row: int) -> _Run | None:
+        """A run starting at most NEAR/2 rows above `row`, found by bisecting on time (interpolated):
+        each probe is one count per source. None when a source can't say."""
+        try:
+            bounds = await self._time_bounds()
+            if bounds is None:
+                return None
+            lo, hi = bounds[0], bounds[1] + 1  # seconds: every call starts at or after lo; none at hi
+            n_lo, n_hi, at_hi = self.count, 0, [0] * len(self.sources)
+            for probe in range(40):
+                if hi - lo <= 1 or row - n_hi <= NEAR // 2:
+                    break
+                if probe % 3 == 2:
+                    cut = (lo + hi) // 2  # plain bisection now and then: interpolation can crawl
+                else:
+                    aim = row - NEAR // 4  # a little above the row: the run then merges down to it
+                    cut = lo + int((hi - lo) * (n_lo - aim) / max(1, n_lo - n_hi))
+                cut = min(hi - 1, max(lo + 1, cut))
+                counts = await self._counts(datetime.fromtimestamp(cut, timezone.utc))
+                if sum(counts) > row:
+                    lo, n_lo = cut, sum(counts)
+                else:
+                    hi, n_hi, at_hi = cut, sum(counts), counts
+        except CdrError:
+            return None
+        return self._run_from(n_hi, at_hi)
+
+    async def _time_bounds(self) -> tuple[int, int] | None:
+        """Unix seconds of the oldest and the newest call of every source (their end rows)."""
+        ends: list[int] = []
+        for source in self.sources:
+            if source.count == 0:
+                continue
+            await source.ensure(0, 1)
+            await source.ensure(source.count - 1, source.count)
+            for call in (source.row(0), source.row(source.count - 1)):
+                if call is None or call.started_at is None:
+                    return None
+                ends.append(int(call.started_at.timestamp()))
+        return (min(ends), max(ends)) if ends else None
+
     def forget_errors(self) -> None:
         self.error = None
         # Rows were merged without a failed listing or page: merge again so its calls fall in place.
@@ -231,9 +388,8 @@ class MergedSource:
             if self._bg is not None:
                 self._bg.cancel()
                 self._bg = None  # not done until it runs again: the next request needs a fresh task
-            self._head_src, self._head_row = array("b"), array("q")
+            self._runs = [_Run(0, [0] * len(self.sources))]
             self._tail_src, self._tail_row = array("b"), array("q")
-            self._next = [0] * len(self.sources)
             self._prev = None
         for source in self.sources:
             source.forget_errors()
@@ -243,3 +399,7 @@ class MergedSource:
             self._bg.cancel()
         for source in self.sources:
             await source.aclose()
+
+
+def _older(call: Call | None, cut: datetime) -> bool:
+    return call is not None and call.started_at is not None and call.started_at < cut
