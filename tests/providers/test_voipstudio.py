@@ -913,3 +913,45 @@ async def test_a_broken_call_length_does_not_widen_the_recordings_window() -> No
     assert [(c.id, c.has_recording) for c in page.calls] == [("3", False), ("2", None), ("1", True)]
     (window,) = [filter_param(r) for r in monitor_requests(sim)]
     assert window is not None and window[1]["value"] < "2026-01-04"  # not the year 2089
+
+
+def test_the_official_clis_filters_and_recording_download_replayed() -> None:
+    """Issue 13: `voipstudio cdr list --from --to --src --type --min-duration --all` and `recording
+    list/download`, as its src/list.js, src/entities.js and src/download.js build them: bare dates
+    passed through, filters in the CLI's order, pages of 100 until `total`, the mp3 with the same header."""
+    sim = make_sim(calls=400)
+    token = {"x-auth-token": sim.token}
+
+    def cli_filter(*conds: tuple[str, str, Any]) -> str:
+        return json.dumps([{"property": p, "operator": o, "value": v} for p, o, v in conds])
+
+    with SimServer(sim) as server:
+        base = f"{server.origin}/v1.2/voipstudio"
+        cdr_filter = cli_filter(
+            ("calldate", "gte", "2026-03-01"),
+            ("calldate", "lte", "2026-03-02"),
+            ("src", "like", "442038"),
+            ("type", "eq", "O"),
+            ("duration", "gte", 60),
+        )
+        rows: list[dict[str, Any]] = []
+        for page in range(1, 1000):
+            query = {"limit": 100, "page": page, "filter": cdr_filter, "sort": "id", "dir": "DESC"}
+            body = httpx.get(f"{base}/cdrs", params=query, headers=token).json()
+            rows += body["data"]
+            if not body["data"] or len(rows) >= body["total"]:
+                break
+        rec_filter = cli_filter(("timestamp", "gte", "2026-03-01"), ("type", "eq", "I"), ("duration", "gte", 30))
+        query = {"limit": 25, "page": 1, "filter": rec_filter, "sort": "id", "dir": "DESC"}
+        recordings = httpx.get(f"{base}/monitors", params=query, headers=token).json()
+        first = recordings["data"][0]
+        audio = httpx.get(f"{base}/monitors/{first['id']}.mp3", headers=token)
+        whoami = httpx.get(f"{base}/me", headers=token).json()
+    assert rows and len(rows) == len({r["id"] for r in rows})
+    calls = [VoIPstudio({"token": sim.token}).parse(r) for r in rows]
+    assert all(c.direction is Direction.OUTBOUND and "442038" in (c.from_ or "") for c in calls)
+    assert all(r["duration"] >= 60 and r["calldate"] >= "2026-03-01" for r in rows)
+    assert recordings["total"] >= len(recordings["data"]) > 0
+    assert all(m["type"] == "I" and m["duration"] >= 30 and m["timestamp"] >= "2026-03-01" for m in recordings["data"])
+    assert audio.status_code == 200 and len(audio.content) == first["size"]  # the size is a truncation check
+    assert whoami["data"]["id"] == 482913
