@@ -132,14 +132,14 @@ class Follower:
         now = self.clock()
         results = await asyncio.gather(*(self._poll_one(w, now) for w in self.watches), return_exceptions=True)
         out = Poll()
-        throttled = False
+        throttled: list[str] = []
         for watch, result in zip(self.watches, results, strict=True):
             if isinstance(result, (AuthError, ConfigError)):
                 raise result
             if isinstance(result, CdrError):
                 out.errors.append((watch.provider.id, result))
                 if _throttling(result):
-                    throttled = True
+                    throttled.append(watch.provider.id)
                 continue
             if isinstance(result, BaseException):
                 raise result
@@ -148,7 +148,8 @@ class Follower:
         self.polls += 1
         if throttled and self.interval < self.base_interval * MAX_WIDENING:
             self.interval = min(self.interval * 2, self.base_interval * MAX_WIDENING)
-            out.notes.append(f"a provider is throttling: polling every {self.interval:g} s now")
+            who = ", ".join(throttled)
+            out.notes.append(f"{who}: rate-limited or out of credits; polling every {self.interval:g} s now")
         elif not out.errors and self.interval > self.base_interval:
             self.interval = max(self.base_interval, self.interval / 2)
         return out

@@ -163,7 +163,7 @@ async def test_throttling_widens_the_interval_with_a_note_then_recovers():
         sim.sim.knobs.script.extend([429] * FAST.attempts)
         throttled = await tail.poll()
         assert throttled.errors and tail.interval == 0.02
-        assert throttled.notes == ["a provider is throttling: polling every 0.02 s now"]
+        assert throttled.notes == ["voipstudio: rate-limited or out of credits; polling every 0.02 s now"]
         sim.sim.on_arrivals(1)
         calm = await tail.poll()
         assert len(calm.calls) == 1 and tail.interval == 0.01
@@ -191,3 +191,14 @@ def test_follow_rejects_until_and_bad_intervals(sims):
         with mock.patch.dict(os.environ, sims["portsip"].env()), contextlib.redirect_stderr(err):
             assert cli.main(["calls", "portsip", "--follow", *args]) == 2
         assert err.getvalue().count("\n") == 1
+
+
+async def test_2chat_out_of_credits_widens_the_interval_instead_of_failing():
+    with private("2chat") as sim:
+        tail, client = follower(sim)
+        await tail.poll()
+        sim.sim.knobs.script.append(402)
+        poll = await tail.poll()
+        assert poll.errors and poll.errors[0][0] == "2chat" and tail.interval == 0.02
+        assert poll.notes and poll.notes[0].startswith("2chat: rate-limited or out of credits")
+        await client.aclose()  # type: ignore[attr-defined]
