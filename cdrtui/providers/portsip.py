@@ -188,6 +188,7 @@ class TokenAuth(httpx.Auth):
         self.refresh: str | None = None
         self.renew_at = 0.0  # monotonic time after which the access token counts as stale
         self.born: dict[str, tuple[float, float]] = {}  # token -> (monotonic time received, lifetime s)
+        self.rtt = 0.0  # recent request round trip (a decaying maximum), so no token expires in flight
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         if self.origin is not None and _origin(str(request.url)) != self.origin:
@@ -195,7 +196,9 @@ class TokenAuth(httpx.Auth):
             return
         token = await self.token()
         request.headers["Authorization"] = f"Bearer {token}"
+        sent = time.monotonic()
         response = yield request
+        self.rtt = max(time.monotonic() - sent, self.rtt * 0.9)
         for attempt in range(3):
             if response.status_code != 401:
                 return
@@ -212,18 +215,24 @@ class TokenAuth(httpx.Auth):
         born = self.born.get(token)
         return born is not None and time.monotonic() - born[0] >= 0.9 * born[1]
 
+    def expiring(self) -> bool:
+        """The current token would expire before a request sent now comes back."""
+        born = self.born.get(self.access or "")
+        return born is None or time.monotonic() >= min(self.renew_at, born[0] + born[1] - self.rtt)
+
     async def token(self) -> str:
         async with self.lock:
             if self.access is None:
                 await self._login()
-            elif time.monotonic() >= self.renew_at:
+            elif self.expiring():
                 await self._renew()
             assert self.access is not None
             return self.access
 
     async def renew(self, stale: str) -> str:
         async with self.lock:
-            if self.access is None or self.access == stale:  # else another request renewed it already
+            # Unless another request renewed it already (and it will last the trip).
+            if self.access is None or self.access == stale or self.expiring():
                 await self._renew()
             assert self.access is not None
             return self.access
