@@ -9,9 +9,9 @@ limit that outlasts several windows (another client on the same key) becomes an 
 
 from __future__ import annotations
 
+import bisect
 import random
 import time
-from collections import deque
 from typing import Any
 
 import httpx
@@ -41,12 +41,34 @@ class RateBudget:
         self.window_s = window_s
         self.give_up_s = give_up_s
         self.limit: int | None = None  # requests per window: from /info, or learned from a 429
-        self.sent: deque[float] = deque()  # monotonic send times within the window
+        # Monotonic times of this window's requests, sorted: when each was answered (the server
+        # counted it before that, so the window never looks free here before it is there).
+        self.sent: list[float] = []
         self.waited = 0.0  # seconds spent waiting, all told (a notice says so)
 
     def _prune(self, now: float) -> None:
-        while self.sent and now - self.sent[0] >= self.window_s:
-            self.sent.popleft()
+        old = bisect.bisect_right(self.sent, now - self.window_s)
+        del self.sent[:old]
+
+    def reserve(self) -> float:
+        """Count a request about to be sent (so concurrent ones see it); returns its stamp."""
+        stamp = time.monotonic()
+        bisect.insort(self.sent, stamp)
+        return stamp
+
+    def answered(self, stamp: float) -> None:
+        """The request was answered: it counts from now, an upper bound of when the server counted it."""
+        self._drop(stamp)
+        bisect.insort(self.sent, time.monotonic())
+
+    def forget(self, stamp: float) -> None:
+        """A request that did not count (refused)."""
+        self._drop(stamp)
+
+    def _drop(self, stamp: float) -> None:
+        where = bisect.bisect_left(self.sent, stamp)
+        if where < len(self.sent) and self.sent[where] == stamp:
+            del self.sent[where]
 
     def until_free(self) -> float:
         """Seconds until one more request fits the known limit (0 when it fits now)."""
@@ -54,18 +76,14 @@ class RateBudget:
         self._prune(now)
         if not self.limit or len(self.sent) < self.limit:
             return 0.0
-        # A margin: the server counts a request when it arrives, a little after it was sent here.
-        margin = min(1.0, self.window_s * 0.05)
+        margin = min(1.0, self.window_s * 0.05)  # clock granularity and the server's own rounding
         return max(0.0, self.sent[-self.limit] + self.window_s + margin - now)
 
     def refused(self, stamp: float) -> None:
         """A request was refused with a 429 without Retry-After: it cost nothing, and the ones
         before it in this window are what the account allows (fewer if others share the key).
         A limit already known is kept: a refusal may be a race at the window's edge."""
-        try:
-            self.sent.remove(stamp)
-        except ValueError:
-            pass
+        self._drop(stamp)
         self._prune(time.monotonic())
         if self.sent and self.limit is None:
             self.limit = len(self.sent)
@@ -110,12 +128,12 @@ class TwoChatHttp(HttpClient):
                 await self._wait(pace)
                 waited += pace
             attempt += 1
-            stamp = time.monotonic()
-            budget.sent.append(stamp)
+            stamp = budget.reserve()
             try:
-                return await send(method, url, **kwargs)
+                result = await send(method, url, **kwargs)
             except Throttled as exc:
                 if exc.hint is not None:  # the server said when: trust it for the usual tries
+                    budget.forget(stamp)
                     if attempt >= policy.attempts:
                         exc.message += f" (gave up after {attempt} tries)"
                         raise
@@ -135,3 +153,9 @@ class TwoChatHttp(HttpClient):
                     ) from None
                 await self._wait(delay)
                 waited += delay
+            except CdrError:
+                budget.answered(stamp)  # an error answer counted too
+                raise
+            else:
+                budget.answered(stamp)
+                return result
