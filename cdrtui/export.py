@@ -62,7 +62,8 @@ def jsonl_line(call: Call) -> str:
         f'"end_reason": {_json(call.end_reason)}, "provider_status": {_json(call.provider_status)}, '
         f'"from_name": {_json(call.from_name)}, "to_name": {_json(call.to_name)}}}'
     )
-    if not text.isascii():  # every unsafe character is beyond ASCII; most lines have none
+    # Every unsafe character but DEL is beyond ASCII; most lines have none.
+    if not text.isascii() or "\x7f" in text:
         text = _JSON_UNSAFE.sub(_escape_json, text)
     return text + "\n"
 
