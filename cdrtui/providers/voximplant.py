@@ -307,11 +307,28 @@ class Voximplant(Provider):
     async def _probe(self, win: WindowIndex, cut: int) -> Probe:
         """Count the window's sessions up to `cut` and teach the index."""
         cut = min(cut, self._as_read(cut))
-        body, _, seconds = await self._listing(win, cut, 0, 1, _FLAGS_NONE)
+        if self._inclusive is None and cut < win.last_s and self._as_read(cut + 1) == cut + 1:
+            # Asked up to cut + 1, a session at cut + 1 in the answer says to_date counts its own
+            # second, and the answer then counts up to cut + 1: keep it rather than ask again.
+            params = {"desc_order": "true", "offset": "0", "count": "1", **_FLAGS_NONE}
+            body, tz = await self._history(win.first_s, cut + 1, params)
+            seconds = [_exact_second(row, tz) for row in body["result"]]
+            if seconds and seconds[0] is not None:
+                self._known_second = seconds[0]
+                if seconds[0] > cut:
+                    self._inclusive, cut = True, cut + 1
+        else:
+            body, _, seconds = await self._listing(win, cut, 0, 1, _FLAGS_NONE)
         rows = _total(body)
         if rows is None:
             raise _NoTotals
         probe = Probe(rows, seconds[0] if seconds else None)
+        if self._inclusive is None and probe.newest is None and rows and self._known_second is not None:
+            # The top row's time is unreadable, so this count may include second cut + 1: settle the
+            # reading of to_date (from a second known to hold a session) and ask again.
+            await self._detect_inclusive(win)
+            if self._inclusive is not None:
+                return await self._probe(win, cut)
         if cut >= win.last_s:
             win.learn_total(rows)
         win.learn_probe(cut, probe)
@@ -387,6 +404,7 @@ class Voximplant(Provider):
         """Keyset narrowing without counts: hop ~10,000 rows at a time from the deepest known cut,
         learning a new cut from where the start second changes in each hop's page."""
         await self._detect_inclusive(win)
+        win.safe_only = False
         for _ in range(MAX_HOPS):
             if win.total is not None and position >= win.total:
                 return None
@@ -407,8 +425,22 @@ class Voximplant(Provider):
         raise ProviderError(f"row {position:,} is too far to walk to without a total_count", PROVIDER)
 
     async def _plan_counted(self, win: WindowIndex, position: int) -> tuple[int, int] | None:
-        """With total_count: count-only probes find a cut in a few requests (voximplant_window)."""
-        await self._detect_inclusive(win)
+        """With total_count: count-only probes find a cut in a few requests (voximplant_window).
+
+        Whether to_date counts its own second is settled by one request before the first page past
+        0, except for a far jump: its probes teach cuts whose next second is empty, which need no
+        answer to that question (issue 12 §7: a jump in ≤ 3 requests once page 0 is shown)."""
+        win.safe_only = self._inclusive is None
+        if win.safe_only:
+            found = win.anchor(position)
+            if found is not None:
+                return found
+            win.safe_only = False
+            near = win.anchor(position) is not None
+            utc = _same_zone(self._zone_name, "Etc/GMT")  # (no DST fold can make cut + 1 mean two instants)
+            if near or not utc or self._known_second is None or win.total is None:
+                await self._detect_inclusive(win)
+            win.safe_only = self._inclusive is None
         if win.total is None and win.anchor(position) is None:
             await self._probe(win, win.last_s)
         if win.total is not None and position >= win.total:

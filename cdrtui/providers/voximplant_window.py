@@ -50,36 +50,49 @@ class WindowIndex:
         self.total: int | None = None
         self.oldest_known = False  # has the oldest session's second been asked for?
         self._cuts: dict[int, int] = {last_s: 0}  # second c -> newer(c), in the order learnt
+        # Cuts c whose next second is known to hold no session: `to_date = c + 1` then means "up to c"
+        # whether or not the server counts to_date's own second. While that is unknown (`safe_only`),
+        # only these may be fetched from; the others still bracket a search.
+        self.safe: set[int] = set()
+        self.safe_only = False
         # Ids of the rows in the last second of a page that ended at a position (a safety net
         # against rows shifting between requests: never show one twice).
         self.tail_ids: dict[int, frozenset[str]] = {}
 
-    def learn(self, cut: int, newer: int) -> None:
+    def learn(self, cut: int, newer: int, safe: bool = False) -> None:
         if cut >= self.last_s:
             return  # nothing is newer than the window's last second
         cut = max(cut, self.first_s - 1)
         self._cuts.pop(cut, None)
         self._cuts[cut] = newer
+        if safe:
+            self.safe.add(cut)
         if len(self._cuts) > MAX_CUTS:
             for stale in list(self._cuts)[: MAX_CUTS // 2]:
                 if stale not in (self.last_s, self.first_s - 1):
                     del self._cuts[stale]
+                    self.safe.discard(stale)
 
     def learn_total(self, total: int) -> None:
         if self.total is not None and total != self.total:
             # The history changed under us (a late session, a deletion): start over.
             log.info("voximplant: window total changed from %s to %s; forgetting cuts", self.total, total)
             self._cuts = {self.last_s: 0}  # (tail_ids stay: they guard against exactly this)
+            self.safe = set()
         self.total = total
         self.learn(self.first_s - 1, total)
 
     def learn_probe(self, cut: int, probe: Probe) -> None:
+        """A probe asked with `to_date = cut + 1` while the reading was unknown and whose newest row
+        was at or before `cut` (else the reading would be known): second cut + 1 holds no session
+        under either reading, so both cuts it teaches are safe."""
         if self.total is None:
             return
         newer = self.total - probe.rows
-        self.learn(cut, newer)
+        exact = probe.newest is not None or probe.rows == 0
+        self.learn(cut, newer, safe=exact)
         if probe.newest is not None and probe.newest <= cut:
-            self.learn(probe.newest, newer)  # nothing starts in (newest, cut]
+            self.learn(probe.newest, newer, safe=True)  # nothing starts in (newest, cut]
 
     def learn_rows(self, position: int, seconds: Sequence[int | None], ids: Sequence[str]) -> None:
         """Cuts from a page: the first and last places where the start second drops."""
@@ -90,8 +103,10 @@ class WindowIndex:
         ]
         for i in {changes[0], changes[-1]} if changes else ():
             # Only a row's own second: a second next to it may not be one the server can be told
-            # (a wall time inside a DST fold names two instants).
-            self.learn(seconds[i + 1], position + i + 1)  # type: ignore[arg-type]
+            # (a wall time inside a DST fold names two instants). Safe when the next second is empty.
+            older, newer_second = seconds[i + 1], seconds[i]
+            safe = older is not None and newer_second is not None and newer_second - older >= 2
+            self.learn(older, position + i + 1, safe=safe)  # type: ignore[arg-type]
         if seconds and seconds[-1] is not None:
             last = seconds[-1]
             tail = [ids[i] for i in range(len(ids)) if seconds[i] == last]
@@ -103,7 +118,8 @@ class WindowIndex:
         """The known cut closest above `position` that an offset can reach, as (cut, newer)."""
         best: tuple[int, int] | None = None
         for cut, newer in self._cuts.items():
-            if newer <= position and position - newer <= MAX_OFFSET and (best is None or newer > best[1]):
+            reachable = newer <= position and position - newer <= MAX_OFFSET
+            if reachable and (best is None or newer > best[1]) and (not self.safe_only or cut in self.safe):
                 best = (cut, newer)
         return best
 

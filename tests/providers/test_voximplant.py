@@ -345,8 +345,9 @@ async def test_a_window_of_25000_lists_every_session_in_under_30_requests() -> N
         assert len(listed) == 25_000 and len({c.id for c in listed}) == 25_000
         assert [c.id for c in listed] == expected_ids(25_000, 0, 25_000)
         assert past_end.calls == [] and past_end.last and past_end.total == 25_000
-        # 25 pages, one GetAccountInfo, one probe of whether to_date includes its second.
-        assert sim.requests == 27, dict(sim.methods)
+        # 25 pages and one GetAccountInfo: each page's cuts sit before an empty second, so whether
+        # to_date includes its own second never needs asking.
+        assert sim.requests == 26, dict(sim.methods)
         offsets = [int(p["offset"]) for p in sim.history_params if p.get("with_calls") == "true"]
         assert max(offsets) <= 1000  # narrowing, not offsets, carried the walk
 
@@ -946,3 +947,55 @@ async def test_a_refused_recording_is_never_saved_as_a_sign_in_page(signin: bool
                 await download_recording(vox, details.recordings[0], tmp_path / "refused")
     assert good.path.read_bytes().startswith(b"ID3")
     assert not (tmp_path / "refused").exists() or list((tmp_path / "refused").iterdir()) == []
+
+
+# --- jumps (issue 12 §7: ≤ 3 requests once page 0 is shown) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("calls", "ties", "inclusive", "span"),
+    [
+        (100_000, 1, True, 29.0),
+        (100_000, 3, False, 29.0),
+        (30_000, 2, True, 0.2),  # neighbouring rows one second apart: cut + 1 is often not empty
+        (30_000, 1, True, 0.2),
+        (30_000, 1, False, 0.4),
+    ],
+    ids=["sparse-inclusive", "ties-exclusive", "dense-ties-inclusive", "dense-inclusive", "dense-exclusive"],
+)
+async def test_a_jump_after_the_first_page_takes_at_most_3_requests(
+    calls: int, ties: int, inclusive: bool, span: float
+) -> None:
+    size = 200
+    with served(calls=calls, ties=ties, to_date_inclusive=inclusive, span_days=span) as (sim, url):
+        for target in (calls - 1, calls // 2, 10_500, int(calls * 0.8)):
+            async with client(sim, url) as vox:
+                flt = now_filter()
+                await vox.fetch_page(flt, 0, size)  # what the table shows first
+                index = target // size
+                before = len(sim.history_params)
+                page = await vox.fetch_page(flt, index, size)
+                cost = len(sim.history_params) - before
+                assert [c.id for c in page.calls] == expected_ids(calls, index * size, (index + 1) * size), target
+                assert cost <= 3, (target, cost)
+                # Scrolling on from there stays exact, both ways.
+                for near in (index - 1, index + 1, index - 2):
+                    page = await vox.fetch_page(flt, near, size)
+                    assert [c.id for c in page.calls] == expected_ids(calls, near * size, (near + 1) * size)
+
+
+def test_while_the_reading_of_to_date_is_unknown_only_cuts_before_an_empty_second_are_used() -> None:
+    index = WindowIndex(0, 1000)
+    index.learn_total(50)
+    # Rows at positions 10.. with start seconds 600, 599, 599, 590: cuts at 599 (600 is next to it:
+    # `to_date = 600` would count second 600 on an inclusive server) and at 590 (591 is empty).
+    index.learn_rows(10, [600, 599, 599, 590], ["a", "b", "c", "d"])
+    index.safe_only = True
+    assert index.anchor(12) is None  # neither 599 nor the window's end (calls may arrive at 1001)
+    index.learn(999, 0, safe=True)
+    assert index.anchor(14) == (590, 13)
+    index.safe_only = False
+    assert index.anchor(12) == (599, 11)  # the reading known: every cut serves
+    probe = Probe(rows=20, newest=300)
+    index.learn_probe(400, probe)
+    assert {300, 400} <= index.safe  # the probe asked to 401 and saw nothing after 300
