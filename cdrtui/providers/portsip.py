@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from ..config import config_dir, write_private
 from ..errors import AuthError, BadResponse, CdrError, ConfigError, NotFound, ProviderError
 from ..model import Call, CallFilter, Direction, Page, Status
 from .base import (
@@ -33,6 +35,7 @@ from .portsip_match import match, window
 CLIENT_ID = "9d806019-75b2-4b3d-bb8b-f5a3a412cc0a"  # PortSIP's fixed public OAuth client id
 TOKEN_PATH = "api/login/oauth/token"
 MAX_TOP = 100
+ENDPOINT_CACHE = "portsip-endpoints.json"  # under config_dir(): what each PBX and user allowed last time
 MAX_RECORDING_PAGES = 5  # a page's window with more than 500 recordings leaves its calls "unknown"
 T = TypeVar("T")
 
@@ -426,12 +429,16 @@ class PortSIP(Provider):
         return await self.http.request_json("GET", self.endpoint.calls, params=params, expect=_listing)
 
     async def _probe(self, params: dict[str, Any]) -> Any:
-        """/calllogs (v22.1+), else /cdrs (v22.0), else the user's own /user/cdrs (non-admin roles)."""
+        """/calllogs (v22.1+), else /cdrs (v22.0), else the user's own /user/cdrs (non-admin roles);
+        the one that answered last time for this PBX and user first."""
         first: CdrError | None = None
         forbidden = False
-        for endpoint in ENDPOINTS:
-            if forbidden and endpoint.name == "cdrs":  # a role refused tenant call logs is refused /cdrs too
-                continue
+        cached = self._cached_endpoint()
+        tried: set[str] = set()
+        for endpoint in ([cached] if cached else []) + list(ENDPOINTS):
+            if endpoint.name in tried or (forbidden and endpoint.name == "cdrs"):
+                continue  # (a role refused tenant call logs is refused /cdrs too)
+            tried.add(endpoint.name)
             try:
                 body = await self.http.request_json("GET", endpoint.calls, params=params, expect=_listing)
             except CdrError as exc:
@@ -443,9 +450,37 @@ class PortSIP(Provider):
             self.endpoint = endpoint
             if endpoint.note:
                 self.notice(endpoint.note)
+            if endpoint != cached and (cached is not None or endpoint != ENDPOINTS[0]):  # the usual: no file
+                self._cache_endpoint(endpoint)
             return body
         assert first is not None
         raise first
+
+    def _cache_key(self) -> str:
+        domain = str(self.credentials.get("domain") or "").strip()
+        return f"{self.base_url} {self.credentials['username']}@{domain}"
+
+    def _read_cache(self) -> dict[str, str]:
+        try:
+            data = json.loads((config_dir() / ENDPOINT_CACHE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def _cached_endpoint(self) -> Endpoint | None:
+        name = self._read_cache().get(self._cache_key())
+        return next((e for e in ENDPOINTS if e.name == name), None)
+
+    def _cache_endpoint(self, endpoint: Endpoint) -> None:
+        """Remember the listing that answered (a cache: losing it costs one request next time)."""
+        cache = self._read_cache()
+        cache[self._cache_key()] = endpoint.name
+        if len(cache) > 64:  # old PBXs drop out
+            cache = dict(list(cache.items())[-64:])
+        try:
+            write_private(config_dir() / ENDPOINT_CACHE, json.dumps(cache, indent=1))
+        except OSError:
+            pass
 
     async def _ensure_endpoint(self) -> Endpoint:
         if self.endpoint is None:

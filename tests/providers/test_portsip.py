@@ -21,6 +21,7 @@ import pytest
 import trustme
 
 from cdrtui import cli
+from cdrtui.config import config_dir
 from cdrtui.errors import (
     AuthError,
     BadResponse,
@@ -34,7 +35,7 @@ from cdrtui.export import order_key
 from cdrtui.model import Call, CallFilter, Direction, Status
 from cdrtui.providers.base import Recording
 from cdrtui.providers.http import RetryPolicy
-from cdrtui.providers.portsip import PortSIP
+from cdrtui.providers.portsip import ENDPOINT_CACHE, PortSIP
 from cdrtui.simulators.core import Knobs, SimServer
 from cdrtui.simulators.portsip import PortSIPSim
 
@@ -987,3 +988,23 @@ async def test_details_without_a_listing_record_still_raise(connect: Callable[..
         _failing(sim, lambda req: req.path.startswith("/api/calllogs/"))
         with pytest.raises(ProviderError):
             await client.details(replace(call, raw=None))
+
+
+async def test_the_endpoint_found_is_remembered_per_pbx_and_user(connect: Callable[..., PortSIP]) -> None:
+    usual = PortSIPSim(calls=3, anchor=ANCHOR)
+    async with connect(usual) as client:
+        await client.check()
+    assert not (config_dir() / ENDPOINT_CACHE).exists()  # the usual /calllogs writes nothing
+    sim = PortSIPSim(calls=300, anchor=ANCHOR, role="user")
+    async with connect(sim) as client:
+        await client.fetch_page(CallFilter(), 0, 100)
+    assert sim.hits["/api/calllogs"] == 1
+    async with PortSIP(sim.credentials(), base_url=client.base_url, policy=FAST) as again:
+        await again.fetch_page(CallFilter(), 0, 100)
+        assert again.notices == ["listing /api/user/cdrs (your own calls only)"]
+    assert sim.hits["/api/calllogs"] == 1  # the next session starts where the last one ended
+    sim.role = "admin"  # promoted: the user's listing still answers, so it stays (own calls, said so)
+    sim.endpoints = frozenset({"calllogs"})  # …until the PBX stops serving it: then the probe runs again
+    async with PortSIP(sim.credentials(), base_url=client.base_url, policy=FAST) as third:
+        await third.fetch_page(CallFilter(), 0, 100)
+        assert third.endpoint is not None and third.endpoint.name == "calllogs" and third.notices == []
