@@ -381,7 +381,9 @@ def cmd_calls(argv: Sequence[str]) -> int:
     return _guard(args, lambda flt: _run_calls(args, flt))
 
 
-def _guard(args: argparse.Namespace, run: Callable[[CallFilter], Coroutine[Any, Any, int]]) -> int:
+def _guard(
+    args: argparse.Namespace, run: Callable[[CallFilter], Coroutine[Any, Any, int]], command: str = "calls"
+) -> int:
     """Parse the filter, run, and turn every failure into one line and an exit code."""
     _debug_log(args)
     try:
@@ -397,7 +399,7 @@ def _guard(args: argparse.Namespace, run: Callable[[CallFilter], Coroutine[Any, 
         if args.debug:
             import logging
 
-            logging.getLogger("cdrtui").exception("command failed")
+            logging.getLogger("cdrtui").exception("%s failed", command)
         err(_explain(exc))
         return exc.exit_code
     except BrokenPipeError:
@@ -410,7 +412,7 @@ def _guard(args: argparse.Namespace, run: Callable[[CallFilter], Coroutine[Any, 
 def cmd_stats(argv: Sequence[str]) -> int:
     args = stats_parser().parse_args(signed_times(argv))
     args.limit = None
-    return _guard(args, lambda flt: _run_stats(args, flt))
+    return _guard(args, lambda flt: _run_stats(args, flt), "stats")
 
 
 async def _run_stats(args: argparse.Namespace, flt: CallFilter) -> int:

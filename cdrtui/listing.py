@@ -3,12 +3,15 @@ its own part: `calls`, `stats` (and the TUI's totals) read the others on and rep
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import datetime
 
 from .errors import CdrError
 from .model import Call, CallFilter
 from .providers.base import Provider
+
+log = logging.getLogger("cdrtui.listing")
 
 
 def cannot_match(provider: Provider, flt: CallFilter) -> str | None:
@@ -58,6 +61,8 @@ class Listing:
             async for call in calls:
                 yield call
         except CdrError as exc:
+            # --debug keeps the traceback (the log redacts secrets); without it nothing is logged.
+            log.debug("calls failed: %s", provider.id, exc_info=True)
             self.failures.append((provider, exc))
         finally:
             await calls.aclose()  # stops its prefetches (a --limit can end the stream early)
