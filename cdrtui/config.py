@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import tomli_w
 
@@ -17,9 +18,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from .errors import ConfigError
-
-if TYPE_CHECKING:
-    from .views import View
+from .filters import FilterSpec
 
 APP = "cdrtui"
 # Settings a profile holds besides the provider's own (non-secret) credential fields.
@@ -79,6 +78,46 @@ def write_private(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# Saved views (views.py reads and writes them): `[views.NAME]`, relative times kept as typed.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    providers: tuple[str, ...] = ()  # provider ids or profile names; empty: every provider/profile
+    filter: FilterSpec = field(default_factory=FilterSpec)
+
+    def to_toml(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.providers:
+            data["providers"] = list(self.providers)
+        data.update(self.filter.to_dict())
+        return data
+
+    @classmethod
+    def from_toml(cls, name: str, data: Any, where: object = "config.toml") -> View:
+        if not isinstance(data, dict):
+            raise ConfigError(f"view {name!r} in {where} must be a table")
+        providers = data.get("providers", [])
+        if isinstance(providers, str):
+            providers = [providers]
+        if not isinstance(providers, list) or not all(isinstance(p, str) for p in providers):
+            raise ConfigError(f"view {name!r} in {where}: providers must be a list of names")
+        spec = FilterSpec.from_dict(data)
+        problems = spec.problems()
+        if problems:
+            detail = "; ".join(f"{k}: {v}" for k, v in problems.items())
+            raise ConfigError(f"view {name!r} in {where}: {detail}")
+        return cls(name, tuple(providers), spec)
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ConfigError(f"view name {name[:40]!r}: use letters, digits, '-', '_' or '.' (up to 64)")
+    return name
 
 
 @dataclass
@@ -156,8 +195,6 @@ class Config:
         raw_views = data.get("views") or {}
         if not isinstance(raw_views, dict):
             raise ConfigError(f"{path}: [views] must be a table")
-        from .views import View
-
         views = {str(name): View.from_toml(str(name), value, path) for name, value in raw_views.items()}
         return cls(path, profiles, keys, default if isinstance(default, str) else None, views)
 

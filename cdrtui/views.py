@@ -9,57 +9,17 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from .config import Config, View, check_name
 from .errors import ConfigError
 from .filters import FilterError, FilterSpec
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-@dataclass(frozen=True)
-class View:
-    name: str
-    providers: tuple[str, ...] = ()  # provider ids or profile names; empty: every provider/profile
-    filter: FilterSpec = field(default_factory=FilterSpec)
-
-    def to_toml(self) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        if self.providers:
-            data["providers"] = list(self.providers)
-        data.update(self.filter.to_dict())
-        return data
-
-    @classmethod
-    def from_toml(cls, name: str, data: Any, where: object = "config.toml") -> View:
-        if not isinstance(data, dict):
-            raise ConfigError(f"view {name!r} in {where} must be a table")
-        providers = data.get("providers", [])
-        if isinstance(providers, str):
-            providers = [providers]
-        if not isinstance(providers, list) or not all(isinstance(p, str) for p in providers):
-            raise ConfigError(f"view {name!r} in {where}: providers must be a list of names")
-        spec = FilterSpec.from_dict(data)
-        problems = spec.problems()
-        if problems:
-            detail = "; ".join(f"{k}: {v}" for k, v in problems.items())
-            raise ConfigError(f"view {name!r} in {where}: {detail}")
-        return cls(name, tuple(providers), spec)
-
-
-def check_name(name: str) -> str:
-    if not _NAME.match(name):
-        raise ConfigError(f"view name {name[:40]!r}: use letters, digits, '-', '_' or '.' (up to 64)")
-    return name
+__all__ = ["View", "delete_view", "list_views", "load_view", "save_view"]
 
 
 def load_view(name: str, path: Path | None = None) -> View:
     """The saved view, or ConfigError naming the views there are."""
-    from .config import Config
-
     config = Config.load(path)
     view = config.views.get(name)
     if view is None:
@@ -70,8 +30,6 @@ def load_view(name: str, path: Path | None = None) -> View:
 
 def save_view(name: str, providers: list[str] | tuple[str, ...], spec: FilterSpec, path: Path | None = None) -> View:
     """Save (or replace) a view; the filter is checked first (FilterError), so a view always loads."""
-    from .config import Config
-
     check_name(name)
     problems = spec.problems()
     if problems:
@@ -84,8 +42,6 @@ def save_view(name: str, providers: list[str] | tuple[str, ...], spec: FilterSpe
 
 
 def delete_view(name: str, path: Path | None = None) -> bool:
-    from .config import Config
-
     config = Config.load(path)
     if config.views.pop(name, None) is None:
         return False
@@ -94,6 +50,4 @@ def delete_view(name: str, path: Path | None = None) -> bool:
 
 
 def list_views(path: Path | None = None) -> list[View]:
-    from .config import Config
-
     return sorted(Config.load(path).views.values(), key=lambda v: v.name)
