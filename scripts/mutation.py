@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import importlib.abc
 import importlib.util
 import json
@@ -39,7 +40,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "mutants"
 EQUIVALENTS = ROOT / "scripts" / "mutation_equivalents.txt"
-PYTEST_ARGS = ["-x", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "--no-header", "-o", "addopts="]
+# Plugins the selected tests don't use cost half of each run's CPU: left out.
+PYTEST_ARGS = ["-x", "-q", "--no-header", "-o", "addopts="] + [
+    arg
+    for plugin in ("randomly", "cacheprovider", "textual-snapshot", "syrupy", "anyio", "platformdirs")
+    for arg in ("-p", f"no:{plugin}")
+]
 
 # Module -> the fast test files that exercise it, the module's own mutation tests first (with -x a
 # mutant dies at the first failure; a survivor runs them all, so they are kept short).
@@ -425,8 +431,17 @@ def run_module(target: str, jobs_timeout: float | None) -> dict[str, int]:
     timeout = jobs_timeout or max(30.0, 3 * took)
     print(f"   baseline {took:.1f}s (traced), {len(order)} tests; timeout per mutant {timeout:.0f}s", flush=True)
     equivalents = load_equivalents()
+    # A mutant killed stays killed while the module's source is the same (tests are only added):
+    # a rerun after new tests tries the survivors only.
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    cache_file = OUT / f"{Path(target).stem}.killed.json"
+    cache: dict[str, str] = json.loads(cache_file.read_text()) if cache_file.exists() else {}
     for n, m in enumerate(mutants, 1):
         lines = set(range(m.line, m.end_line + 1)) | {m.stmt_line}
+        key = f"{digest}:{m.index}:{m.op}"
+        if key in cache:
+            m.status = cache[key]
+            continue
         if lines & per_test.get("", set()):
             chosen = tests  # runs at import: every test depends on it
         else:
@@ -436,6 +451,9 @@ def run_module(target: str, jobs_timeout: float | None) -> dict[str, int]:
         else:
             rc, took = run_one(module, path, m, chosen, timeout)
             m.status = "timeout" if rc is None else ("survived" if rc == 0 else "killed")
+            if m.status != "survived":
+                cache[key] = m.status
+                cache_file.write_text(json.dumps(cache))
         if m.status in {"survived", "no coverage"} and (target, m.source, m.desc) in equivalents:
             m.status = "equivalent"
         if m.status in {"survived", "no coverage"} or n % 25 == 0:
@@ -492,6 +510,8 @@ def main() -> None:
         return
     # The libraries every child needs, imported once here (cdrtui itself is imported fresh in each child).
     import httpx  # noqa: F401
+    import keyring  # noqa: F401
+    import pytest_asyncio  # noqa: F401
     import textual.app  # noqa: F401
 
     signal.signal(signal.SIGTERM, _stop)
