@@ -128,6 +128,11 @@ def _key(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, str(v)) for k, v in params.items() if k not in ("skip", "top")))
 
 
+def _skipping(skip: int) -> dict[str, int]:
+    """The first page sends no `skip`: a PBX that counts from 1 may refuse 0, and both agree on "none"."""
+    return {"skip": skip} if skip else {}
+
+
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -400,7 +405,7 @@ class PortSIP(Provider):
         if expression:
             params["filter"] = expression
         skip = await self._skip(params, offset)
-        body = await self._list_calls({"skip": skip, "top": top, **params})
+        body = await self._list_calls({**_skipping(skip), "top": top, **params})
         items = body.get("items") if isinstance(body, dict) else None
         if items is None and isinstance(body, dict) and "count" in body:
             items = []  # some PBX versions send an empty page as a bare count
@@ -509,7 +514,7 @@ class PortSIP(Provider):
     async def _probe_skip(self, params: dict[str, Any]) -> None:
         head = self._heads.get(_key(params))
         if head is None:
-            head = _ids(await self._list_calls({"skip": 0, "top": 2, **params}))
+            head = _ids(await self._list_calls({"top": 2, **params}))
         if len(head) < 2 or None in head:
             return  # at most one call: no second page to get wrong; ask again another time
         [second] = _ids(await self._list_calls({"skip": 1, "top": 1, **params}))[:1] or [None]
@@ -561,7 +566,7 @@ class PortSIP(Provider):
         for page in range(MAX_RECORDING_PAGES):
             skip = page * MAX_TOP + ((self.skip_base or 0) if page else 0)
             body = await self.http.request_json(
-                "GET", endpoint.recordings, params={"skip": skip, **params}, expect=_listing
+                "GET", endpoint.recordings, params={**_skipping(skip), **params}, expect=_listing
             )
             batch = body.get("items") or []
             items.extend(batch)

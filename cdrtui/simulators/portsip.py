@@ -333,7 +333,7 @@ class PortSIPSim(Simulator):
         - `role`: "admin" reads the tenant; "user" gets 403 there and only its `extension`'s calls
           through `/api/user/cdrs` and `/api/user/recordings`.
         - `skip_base`: 0 (`skip` counts items skipped) or 1 (the About page's "1-based": skip=N starts
-          at item N).
+          at item N, and skip=0 is refused).
         - `recording_shape` of `/recordings` list items: "bare" (the documented id, caller, callee,
           started_at, ended_at), "file_name" (+ a file name embedding the call-log id), "cdrs_id"
           (+ a file name embedding another id, as the vendor example embeds the /cdrs one) or
@@ -576,7 +576,11 @@ class PortSIPSim(Simulator):
             raise FilterError("skip must be 0 or more")
         if not 1 <= top <= 100:
             raise FilterError("top must be between 1 and 100")
-        return (max(skip - 1, 0) if self.skip_base == 1 else skip), top
+        if self.skip_base == 1:
+            if self._option(req, "skip") is not None and skip < 1:
+                raise FilterError("skip numbering is 1-based")
+            return max(skip - 1, 0), top
+        return skip, top
 
     def _order(self, req: SimRequest, fields: Sequence[str]) -> tuple[str, bool]:
         """(field, descending) of the first sort key; ascending when none is given."""
