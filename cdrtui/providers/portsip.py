@@ -555,13 +555,11 @@ class PortSIP(Provider):
         if matches.unsure:
             self.notice("recordings could not be matched to some calls: Rec shows ? for them")
 
-    async def _recording_items(self, since: datetime, until: datetime | None) -> list[Any]:
+    async def _recording_items(self, since: datetime, until: datetime) -> list[Any]:
         """Recording list items that started in [since, until]: one request unless > 100 of them."""
         endpoint = await self._ensure_endpoint()
-        terms = [f"started_at ge {_literal(_stamp(since))}"]
-        if until is not None:
-            terms.append(f"started_at le {_literal(_stamp(until))}")
-        params = {"filter": " and ".join(terms), "top": MAX_TOP, "orderby": "started_at desc", "count": "true"}
+        expression = f"started_at ge {_literal(_stamp(since))} and started_at le {_literal(_stamp(until))}"
+        params = {"filter": expression, "top": MAX_TOP, "orderby": "started_at desc", "count": "true"}
         items: list[Any] = []
         for page in range(MAX_RECORDING_PAGES):
             skip = page * MAX_TOP + ((self.skip_base or 0) if page else 0)

@@ -31,16 +31,14 @@ class Matches:
     unsure: set[str] = field(default_factory=set)
 
 
-def window(calls: Sequence[Call]) -> tuple[datetime, datetime | None] | None:
-    """The recording start times these calls can have: [first start, last end] with slack (None: no start)."""
+def window(calls: Sequence[Call]) -> tuple[datetime, datetime] | None:
+    """The start times these calls' recordings can have, with slack: from the first call's start to
+    the last end (a call without an end records from its answer, if any). None: no call has a start."""
     starts = [c.started_at for c in calls if c.started_at is not None]
     if not starts:
         return None
-    ends = [c.ended_at or c.answered_at for c in calls if c.started_at is not None]
-    last = None if any(e is None for e in ends) else max(e for e in ends if e is not None)
-    if last is not None:
-        last = max(last, max(starts))
-    return min(starts) - SLACK, None if last is None else last + SLACK
+    ends = [c.ended_at or c.answered_at or c.started_at for c in calls if c.started_at is not None]
+    return min(starts) - SLACK, max(e for e in ends if e is not None) + SLACK
 
 
 def _fits(call: Call, start: datetime | None, clues: tuple[str | None, str, str], sessions: Mapping[str, str]) -> bool:

@@ -36,6 +36,7 @@ from cdrtui.model import Call, CallFilter, Direction, Status
 from cdrtui.providers.base import Recording
 from cdrtui.providers.http import RetryPolicy
 from cdrtui.providers.portsip import ENDPOINT_CACHE, PortSIP
+from cdrtui.providers.portsip_match import SLACK, match, window
 from cdrtui.simulators.core import Knobs, SimServer
 from cdrtui.simulators.portsip import PortSIPSim
 
@@ -1016,3 +1017,57 @@ async def test_the_endpoint_found_is_remembered_per_pbx_and_user(connect: Callab
     async with PortSIP(sim.credentials(), base_url=client.base_url, policy=FAST) as third:
         await third.fetch_page(CallFilter(), 0, 100)
         assert third.endpoint is not None and third.endpoint.name == "calllogs" and third.notices == []
+
+
+# --- the matcher on its own ---------------------------------------------------------------------------
+
+
+def _call(cid: str, start: int, end: int | None, src: str, dst: str, answered: bool = True) -> Call:
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC).timestamp()
+    return Call(
+        provider="portsip",
+        id=cid,
+        started_at=datetime.fromtimestamp(at + start, UTC),
+        answered_at=datetime.fromtimestamp(at + start + 1, UTC) if answered else None,
+        ended_at=None if end is None else datetime.fromtimestamp(at + end, UTC),
+        from_=src,
+        to=dst,
+    )
+
+
+def _rec(rid: str, start: int, **fields: Any) -> dict[str, Any]:
+    stamp = datetime.fromtimestamp(datetime(2026, 3, 1, 12, 0, tzinfo=UTC).timestamp() + start, UTC)
+    return {"id": rid, "started_at": stamp.isoformat().replace("+00:00", "Z"), **fields}
+
+
+def test_matcher_uses_every_documented_clue() -> None:
+    calls = [
+        _call("100000000000000001", 0, 60, "101", "102"),
+        _call("100000000000000002", 10, 50, "101", "102"),  # same numbers, overlapping: time can't tell
+        _call("100000000000000003", 100, 200, "+14155550100", "5000"),
+        _call("100000000000000004", 100, 200, "103", "104"),
+        _call("100000000000000005", 300, 320, "105", "106", answered=False),
+        _call("100000000000000006", 300, 400, "105", "106"),
+    ]
+    sessions = {"100000000000000003": "s3", "100000000000000004": "s4"}
+    items = [
+        _rec("r1", 20, file_name="877828121322061824_100000000000000001_101_1_03012026_120020.wav"),
+        _rec("r2", 20, caller="101", callee="102"),  # fits calls 1 and 2: both unknown
+        _rec("r3", 101, caller="+1 (415) 555-0100", callee="5000"),  # digits compared
+        _rec("r4", 102, session_id="s4"),
+        _rec("r5", 301, caller="105", callee="106"),  # the answered one of two
+        _rec("r6", 5000, caller="101", callee="102"),  # a call on another page
+        _rec("r7", 150),  # nothing but a time: calls 3 and 4 (the only ones then) are in doubt
+    ]
+    found = match(calls, items, sessions)
+    assert {cid[-1]: [i["id"] for i in got] for cid, got in found.found.items()} == {
+        "1": ["r1"],
+        "3": ["r3"],
+        "4": ["r4"],
+        "6": ["r5"],
+    }
+    assert found.unsure == {"100000000000000001", "100000000000000002", "100000000000000003", "100000000000000004"}
+    since, until = window(calls)  # type: ignore[misc]
+    assert since == calls[0].started_at - SLACK and until == calls[5].ended_at + SLACK  # type: ignore[operator]
+    live = _call("100000000000000007", 500, None, "107", "108")
+    assert window([live]) == (live.started_at - SLACK, live.answered_at + SLACK)  # type: ignore[operator]
