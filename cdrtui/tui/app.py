@@ -27,6 +27,7 @@ class CdrApp(App[int]):
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark,f1", "help", "Help", id="app.help"),
         Binding("ctrl+p", "command_palette", "Palette", show=False, id="app.palette"),
+        Binding("m", "toggle_mask", "Mask numbers", show=False, id="app.mask"),
     ]
 
     def __init__(
@@ -39,6 +40,8 @@ class CdrApp(App[int]):
         startup_problems: Iterable[str] = (),
         ansi_color: bool = False,
         sources: dict[int, PagedSource | MergedSource] | None = None,
+        mask: bool = False,
+        saved_view: str | None = None,
     ) -> None:
         """`sources`: the start view's source, already fetching its first page (see launch.py)."""
         super().__init__(ansi_color=ansi_color)
@@ -50,6 +53,8 @@ class CdrApp(App[int]):
         self._exit_hooks: list[Callable[[], None]] = [on_exit] if on_exit else []
         self.animation_level = "none"  # over SSH every animation frame is bytes on the wire
         self.clock: Callable[[], datetime] = now_utc  # tests pin it for reproducible screens
+        self.mask = mask  # screen sharing: numbers and names masked (masking.py)
+        self.saved_view = saved_view  # `--view NAME`: the browser opens on it (screens/views.py)
 
     def on_mount(self) -> None:
         if self.config is not None and self.config.keys:
@@ -112,6 +117,11 @@ class CdrApp(App[int]):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def action_toggle_mask(self) -> None:
+        from .masking import toggled
+
+        toggled(self)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         from .commands import commands_for

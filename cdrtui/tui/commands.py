@@ -59,6 +59,9 @@ def commands_for(app: CdrApp, screen: Screen[object]) -> Iterator[SystemCommand]
         yield SystemCommand(
             titled("Export: CSV or JSONL", "export"), "Write the current filter to a file", screen.action_export
         )
+        from .screens.features import feature_commands
+
+        yield from feature_commands(app, screen, titled)
     yield SystemCommand(titled("Help: keys", "help"), "Every key binding", app.action_help)
 
     from .screens.welcome import WelcomeScreen

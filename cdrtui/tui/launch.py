@@ -69,10 +69,21 @@ def launch(args: argparse.Namespace, conn: Connection) -> int:
         sessions, problems = profile_sessions(config, conn, only=args.profile)
     else:
         sessions, problems = profile_sessions(config, conn)
-    return asyncio.run(_run(sessions, config, on_exit, problems))
+    if getattr(args, "view", None):
+        from ..views import load_view
+
+        load_view(args.view)  # a view that isn't there: said now, not after the screen opens
+    extras = {"mask": bool(getattr(args, "mask", False)), "saved_view": getattr(args, "view", None)}
+    return asyncio.run(_run(sessions, config, on_exit, problems, extras))
 
 
-async def _run(sessions: list[Session], config: Config, on_exit: Callable[[], None] | None, problems: list[str]) -> int:
+async def _run(
+    sessions: list[Session],
+    config: Config,
+    on_exit: Callable[[], None] | None,
+    problems: list[str],
+    extras: dict[str, object] | None = None,
+) -> int:
     """Fetch the first page while the UI's modules load, then run the app on the same event loop.
 
     Loading Textual is ~150 ms of computing and a first page is a round trip of waiting: side by
@@ -85,7 +96,13 @@ async def _run(sessions: list[Session], config: Config, on_exit: Callable[[], No
         first_page = asyncio.create_task(_first_page(sources[view]))
     module = await asyncio.to_thread(importlib.import_module, "cdrtui.tui.app")
     app: CdrApp = module.CdrApp(
-        sessions, config=config, start_view=view, on_exit=on_exit, startup_problems=problems, sources=sources
+        sessions,
+        config=config,
+        start_view=view,
+        on_exit=on_exit,
+        startup_problems=problems,
+        sources=sources,
+        **(extras or {}),
     )
     try:
         await app.run_async()

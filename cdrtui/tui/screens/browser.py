@@ -9,7 +9,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ...errors import AuthError
@@ -21,6 +20,7 @@ from ..sessions import ALL, Session, view_source
 from ..widgets.call_table import CallTable
 from ..widgets.filter_sidebar import FilterSidebar, FilterState
 from ..widgets.status_line import NOTE, Part, StatusLine, status_parts
+from .features import FeatureScreen
 
 SIDEBAR_MIN_WIDTH = 150  # below that the numbers need the room: the filters open with f or /
 
@@ -29,7 +29,7 @@ class ViewTabs(Static):
     DEFAULT_CSS = "ViewTabs { height: 1; background: $panel; }"
 
 
-class BrowserScreen(Screen[None]):
+class BrowserScreen(FeatureScreen):
     # The footer shows few keys so that q and ? stay visible at 80 columns; help and the palette
     # list every one.
     BINDINGS = [
@@ -107,7 +107,7 @@ class BrowserScreen(Screen[None]):
         return self.sources[self.view]
 
     def _show_view(self, keep_row: bool = False) -> None:
-        words = self.state.words()
+        words = self.filter_words()
         self.table.empty_text = (
             f"No calls match: {', '.join(words)}. Press x to clear the filters." if words else "No calls."
         )
@@ -277,12 +277,13 @@ class BrowserScreen(Screen[None]):
         call = self.table.current_call
         if call is not None and call.cost is not None and not call.currency:
             extra.append(Part("cost ? = currency unknown: set one in the profile (cdrtui login)", "dim", NOTE))
+        extra.extend(self.feature_parts())
         parts = status_parts(
             label,
             status,
             [s.provider.state for s in viewed],
             notes=notes,
-            filters=self.state.words(),
+            filters=self.filter_words(),
             unverified=any(s.provider.verify is False for s in viewed),
             utc=self.table.utc,
             extra=extra,

@@ -32,6 +32,7 @@ from ...errors import AuthError, CdrError
 from ...model import Call
 from ...providers.base import CallDetails, CostLine, Leg, Recording
 from ...text import sanitize, sanitize_block
+from ..masking import shown_call, shown_details
 from ..sessions import Session
 
 if TYPE_CHECKING:
@@ -390,6 +391,7 @@ class DetailsScreen(Screen[None]):
             self._set_recordings([Recording(url, "recording (from the listing)") for url in urls])
 
     def _show_call(self, call: Call) -> None:
+        call = shown_call(self.app, call)
         self.query_one("#details-fields", Static).update(render_fields(call))
         warnings = self.query_one("#details-warnings", Static)
         note = render_warnings(call)
@@ -398,6 +400,7 @@ class DetailsScreen(Screen[None]):
 
     def _show_details(self, details: CallDetails) -> None:
         self.details = details
+        details = shown_details(self.app, details)  # what is drawn; self.details stays real
         self._show_call(details.call)
         loading = self.query_one("#details-loading", Static)
         note = details.extra.get("note")
@@ -415,6 +418,11 @@ class DetailsScreen(Screen[None]):
         self._set_recordings(details.recordings)
 
     # -- recordings -------------------------------------------------------------------------------
+    def masking_changed(self) -> None:
+        self._show_call(self.call)
+        if self.details is not None:
+            self._show_details(self.details)
+
     def _recordings_heading(self, count: int | None = None) -> Text:
         text = Text()
         text.append("Recordings" + (f" ({count})" if count else ""), style="bold")

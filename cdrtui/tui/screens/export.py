@@ -26,6 +26,7 @@ from ...export import make_writer, merge_newest_first, tie_sorted, write_stream
 from ...model import CallFilter
 from ...paging import PagedSource
 from ...text import sanitize
+from ..masking import masked_stream, masking
 from ..sessions import Session
 
 log = logging.getLogger("cdrtui.tui")
@@ -136,6 +137,8 @@ class ExportScreen(ModalScreen[None]):
         text.append("From: ")
         text.append(names if len(self.sessions) == 1 else f"all providers ({names}), merged newest first")
         text.append(f"\nFilter: {describe_filter(self.filter)}")
+        if masking(self.app):
+            text.append("\nNumbers and names masked (m in the browser shows them)")
         text.append(f"\nCalls started before {self.snapshot.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC")
         for session in self.sessions:
             days = session.provider.spec.default_window_days
@@ -225,6 +228,7 @@ class ExportScreen(ModalScreen[None]):
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
                 stream = streams[0] if len(streams) == 1 else merge_newest_first(streams)
+                stream = masked_stream(stream) if masking(self.app) else stream
                 writer = make_writer(self.format, out)
                 count = await write_stream(tie_sorted(stream), writer, on_progress=lambda n: self._progress(n, sources))
                 out.flush()

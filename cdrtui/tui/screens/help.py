@@ -23,6 +23,7 @@ def binding_groups() -> list[tuple[str, list[Binding]]]:
     from ..widgets.call_table import CallTable
     from .browser import BrowserScreen
     from .details import DetailsScreen
+    from .features import FeatureScreen
     from .login import LoginScreen
     from .welcome import WelcomeScreen
 
@@ -30,6 +31,7 @@ def binding_groups() -> list[tuple[str, list[Binding]]]:
         ("Everywhere", _bindings(CdrApp)),
         ("Call list", _bindings(CallTable)),
         ("Browser", _bindings(BrowserScreen)),
+        ("Browser: totals, time, live, views, copy", _bindings(FeatureScreen)),
         ("Call details", _bindings(DetailsScreen)),
         ("Login form", _bindings(LoginScreen)),
         ("Welcome", _bindings(WelcomeScreen)),

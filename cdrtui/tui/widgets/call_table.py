@@ -25,6 +25,7 @@ from textual.strip import Strip
 
 from ...display import MISSING, fmt_cost, fmt_duration, rec_mark, status_label
 from ...errors import CdrError
+from ...mask import masked
 from ...model import Call, Direction, Status
 from ...text import sanitize
 
@@ -69,6 +70,7 @@ DIM = Style(dim=True)
 WARN = Style(color="yellow", bold=True)
 ERROR_STYLE = Style(color="red")
 CURSOR = Style(reverse=True)
+FRESH = Style(bgcolor="dark_green")  # live mode: a call that just arrived (tui/live.py)
 CELL_STYLE = {"mark": WARN, "provider": DIM}  # others: PLAIN (status: STATUS_STYLE)
 ELLIPSIS = "…"
 
@@ -226,6 +228,8 @@ class CallTable(ScrollView, can_focus=True):
         self._load_pending = False
         self._follow_end = False
         self._last_count = -1
+        self.mask = False  # screen sharing: rows drawn masked (tui/masking.py)
+        self.fresh: Callable[[int], bool] | None = None  # live mode: rows to highlight (tui/live.py)
 
     # -- source -----------------------------------------------------------------------------------
     def set_source(
@@ -347,6 +351,8 @@ class CallTable(ScrollView, can_focus=True):
         call = self.source.row(row)
         if call is not None and self.better:
             call = self.better.get((call.provider, call.id), call)
+        if call is not None and self.mask:
+            call = masked(call)
         if call is None:
             error = self.source.row_error(row)
             if error is None:
@@ -356,7 +362,7 @@ class CallTable(ScrollView, can_focus=True):
             return Strip([Segment(set_cell_size(text, width), style)], width)
         # Neighbouring cells of one style become one segment (6 a row, not 19): every segment costs
         # again in each frame's styling, so a full-screen page-down paints noticeably faster.
-        gap = CURSOR if selected else PLAIN
+        gap = CURSOR if selected else FRESH if self.fresh is not None and self.fresh(row) else PLAIN
         segments: list[Segment] = []
         texts: list[str] = []
         run_style = gap
@@ -377,7 +383,7 @@ class CallTable(ScrollView, can_focus=True):
                 put(" ", gap)
             style = STATUS_STYLE[call.status] if col.key == "status" else CELL_STYLE.get(col.key, PLAIN)
             text = fit(cell_text(call, col.key, self.utc, col.width, year), col.width, col.right)
-            put(text, style + CURSOR if selected else style)
+            put(text, style + gap if gap is not PLAIN else style)
             length += col.width + (1 if i else 0)
         segments.append(Segment("".join(texts), run_style))
         return Strip(segments, length).adjust_cell_length(width, gap)
