@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from .errors import CdrError
 from .export import order_key
 from .model import Call
-from .paging import PagedSource, SourceStatus, second_after
+from .paging import Mode, PagedSource, SourceStatus, second_after
 
 CHUNK = 200  # rows merged per step before the table gets a repaint
 NEAR = 4 * CHUNK  # a row this close past a run is reached by merging on; farther, by a new run
@@ -71,7 +71,7 @@ class MergedSource:
 
     @property
     def complete(self) -> bool:
-        return all(s.mode != "pending" and s.complete for s in self.sources)
+        return all(s.mode is not Mode.PENDING and s.complete for s in self.sources)
 
     @property
     def count(self) -> int:
@@ -131,7 +131,7 @@ class MergedSource:
 
     def _failed(self) -> list[PagedSource]:
         """Sources whose listing stopped on an error: left out of the merge until r (forget_errors)."""
-        return [s for s in self.sources if s.error is not None and s.mode != "direct"]
+        return [s for s in self.sources if s.error is not None and s.mode is not Mode.DIRECT]
 
     # -- loading ----------------------------------------------------------------------------------
     def request(self, start: int, stop: int, on_done: Callable[[], None]) -> None:
@@ -206,7 +206,7 @@ class MergedSource:
         return await self._grow(run)
 
     def _countable(self) -> bool:
-        return all(s.mode == "direct" for s in self.sources)
+        return all(s.mode is Mode.DIRECT for s in self.sources)
 
     async def _candidate(self, index: int, row: int) -> Call | None:
         """Source `index`'s row `row` (scanning on to it), or None when the source has no more."""

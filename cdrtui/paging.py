@@ -1,4 +1,5 @@
-"""PagedSource: random access to row k of a provider listing, for the table and the export.
+"""PagedSource: random access to row k of a provider listing, for the table (and, through
+streaming.py, the export).
 
 One snapshot time is pinned when a source opens (`until` ≤ snapshot), so calls that arrive while
 you scroll don't shift pages; filters the provider can't apply run here, once, for every provider.
@@ -14,72 +15,44 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from array import array
-from collections import OrderedDict, deque
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
+from enum import Enum
 
-from .errors import CdrError, ProviderError
-from .model import Call, CallFilter, Page, flag_impossible
-from .providers.base import KEEP_RAW, Provider
+from .errors import CdrError
+from .filtered import (
+    NO_RECORDINGS_NOTICE,
+    FilteredListing,
+    RecentIds,
+    now_utc,
+    predicate,
+    second_after,
+)
+from .model import Call, CallFilter, Page
+from .providers.base import Provider
+from .streaming import STREAM_PAGE_ROWS, StreamState, stream_calls
 
-UTC = timezone.utc
-log = logging.getLogger("cdrtui.paging")
-STREAM_PAGE_ROWS = 2_500  # page size for iter_calls (an export), at most
-# How a notice names a filter the provider was trusted with and ignored.
-FILTER_LABELS = {"since": "date", "until": "date", "min_duration": "min-duration", "has_recording": "has-recording"}
-NO_RECORDINGS_NOTICE = "recordings are not available from this API's listing"
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def second_after(when: datetime) -> datetime:
-    """The start of the next whole second: calls before it are "at or before `when`" as shown."""
-    return when.replace(microsecond=0) + timedelta(seconds=1)
-
-
-def predicate(flt: CallFilter, names: frozenset[str]) -> Callable[[Call], bool]:
-    """`flt.matches(call, names)` as a function built once: dates inline, the rest through matches
-    (matches() costs ~8 µs a call; every streamed row goes through this, ~0.2 µs for dates)."""
-    names = names & flt.active()
-    rest = names - {"since", "until"}
-    since = flt.since if "since" in names else None
-    until = flt.until if "until" in names else None
-
-    def dates(call: Call) -> bool:
-        start = call.started_at
-        # A call with no start time can't be placed in a window: kept (and flagged), as matches() does.
-        return start is None or ((since is None or start >= since) and (until is None or start < until))
-
-    if not rest:
-        if since is None and until is None:
-            return lambda call: True
-        return dates
-    return lambda call: dates(call) and flt.matches(call, rest)
+__all__ = [
+    "NO_RECORDINGS_NOTICE",
+    "STREAM_PAGE_ROWS",
+    "Mode",
+    "PagedSource",
+    "SourceStatus",
+    "now_utc",
+    "predicate",
+    "second_after",
+]
 
 
-class RecentIds:
-    """The ids of the last few pages: enough to drop the duplicates page shifts cause."""
+class Mode(str, Enum):
+    """How rows are reached: not yet known, by page arithmetic, or by reading pages in order."""
 
-    def __init__(self, pages: int) -> None:
-        self.pages: deque[set[str]] = deque(maxlen=max(2, pages))
-
-    def seen(self, call_id: str) -> bool:
-        return any(call_id in page for page in self.pages)
-
-    def among(self, ids: set[str]) -> set[str]:
-        """Those of `ids` seen on the recent pages (set operations: one page at a time is cheap)."""
-        found: set[str] = set()
-        for page in self.pages:
-            found |= ids & page
-        return found
-
-    def push(self, ids: Iterable[str]) -> None:
-        self.pages.append(set(ids))
+    PENDING = "pending"
+    DIRECT = "direct"
+    SCAN = "scan"
 
 
 @dataclass(slots=True)
@@ -120,27 +93,16 @@ class PagedSource:
         page_size: int | None = None,
         cache_pages: int = 48,
     ) -> None:
-        self.provider = provider
-        self.snapshot = snapshot or now_utc()
-        self.filter = (flt or CallFilter()).pinned(self.snapshot)
-        spec = provider.spec
-        # An API that needs a date window (Voximplant) gets the default one, and the UI says so.
-        self.implied_days: int | None = None
-        if spec.default_window_days and self.filter.since is None:
-            self.implied_days = spec.default_window_days
-            self.filter = replace(self.filter, since=self.snapshot - timedelta(days=spec.default_window_days))
-        self.size = max(1, min(page_size or spec.max_page_size, spec.max_page_size))
-        self.server = provider.server_side(self.filter)
-        self.local = self.filter.active() - self.server
-        self._compile()
+        self.listing = FilteredListing(provider, flt, snapshot=snapshot, page_size=page_size)
+        self.listing.listeners.append(self._ignored)
         self.cache_pages = max(4, cache_pages)
-        self.mode = "pending"
-        self.total: int | None = None
+        self.mode = Mode.PENDING
+        self._total: int | None = None
+        self.stream: StreamState | None = None  # the last iter_calls' (an export's progress)
         self.server_total: int | None = None
         self.complete = False
         self.error: CdrError | None = None
         self._pages: OrderedDict[int, _PageSlot] = OrderedDict()
-        self._sem = asyncio.Semaphore(max(1, spec.max_concurrency))
         self._started = False
         self._start_lock = asyncio.Lock()
         # scan mode
@@ -154,45 +116,60 @@ class PagedSource:
         self._wanted: tuple[int, int, Callable[[], None]] | None = None
         self._epoch = 0  # bumped when the scan restarts (a server filter turned out to be ignored)
 
-    def _compile(self) -> None:
-        self._server_ok = predicate(self.filter, self.server)
-        self._local_ok = predicate(self.filter, self.local)
+    # -- the listing ------------------------------------------------------------------------------
+    @property
+    def provider(self) -> Provider:
+        return self.listing.provider
+
+    @property
+    def snapshot(self) -> datetime:
+        return self.listing.snapshot
+
+    @property
+    def filter(self) -> CallFilter:
+        return self.listing.filter
+
+    @property
+    def implied_days(self) -> int | None:
+        return self.listing.implied_days
+
+    @property
+    def size(self) -> int:
+        return self.listing.size
+
+    @property
+    def server(self) -> frozenset[str]:
+        return self.listing.server
+
+    @property
+    def local(self) -> frozenset[str]:
+        return self.listing.local
+
+    @property
+    def stable(self) -> bool:
+        """The provider pins the snapshot itself, so a server position never changes."""
+        return self.listing.stable
 
     @property
     def unanswerable(self) -> bool:
-        """The filter asks what the listing can't tell (has-recording on Unpod): nothing matches."""
-        return self.filter.has_recording is not None and not self.provider.spec.recordings_in_listing
+        return self.listing.unanswerable
 
-    # -- rows the provider should have excluded ---------------------------------------------------
-    def _recheck(self, page: Page, ok: Callable[[Call], bool], flt: CallFilter | None = None) -> bool:
-        """Check every row against the filters the provider was trusted with (it costs microseconds):
-        one it should have excluded means it ignored that filter, which from then on runs here.
-        False when it did."""
-        bad = [call for call in page.calls if not ok(call)]
-        if not bad:
-            return True
-        flt = flt or self.filter
-        self._distrust(
-            frozenset(name for call in bad for name in self.server if not flt.matches(call, frozenset({name})))
-        )
-        return False
+    @property
+    def total(self) -> int | None:
+        """Rows in the listing when known; before browsing starts, what a stream learned."""
+        if self.mode is Mode.PENDING and self.stream is not None:
+            return self.stream.total
+        return self._total
 
-    def _distrust(self, ignored: frozenset[str]) -> None:
-        was_stable = self.stable
-        self.server = self.server - ignored
-        self.local = self.local | ignored
-        self._compile()
-        for label in sorted({FILTER_LABELS.get(name, name) for name in ignored}):
-            self.provider.notice(f"the provider ignored the {label} filter; filtering here")
-        log.info("%s: ignored filters %s; now local", self.provider.id, sorted(ignored))
-        # Its total counts rows that don't match: read the listing in order instead (newest first,
-        # so an ignored date filter still stops at the first older row).
-        if self.mode == "direct" or (self.mode == "scan" and was_stable != self.stable):
+    def _ignored(self, was_stable: bool) -> None:
+        """The provider ignored a filter: its total counts rows that don't match, so read the
+        listing in order instead (newest first: an ignored date filter still stops early)."""
+        if self.mode is Mode.DIRECT or (self.mode is Mode.SCAN and was_stable != self.stable):
             self._restart_scan()
 
     def _restart_scan(self) -> None:
-        self.mode = "scan"
-        self.total = None
+        self.mode = Mode.SCAN
+        self._total = None
         self.complete = False
         self._positions = array("q")
         self._rows = []
@@ -203,22 +180,17 @@ class PagedSource:
 
     # -- facts ------------------------------------------------------------------------------------
     @property
-    def stable(self) -> bool:
-        """The provider pins the snapshot itself, so a server position never changes."""
-        return "until" in self.server
-
-    @property
     def count(self) -> int:
         """Rows known to exist now: the total in direct mode, the matches so far in scan mode."""
-        if self.mode == "direct":
-            return self.total or 0
+        if self.mode is Mode.DIRECT:
+            return self._total or 0
         return len(self._positions) if self.stable else len(self._rows)
 
     def status(self) -> SourceStatus:
-        loaded = sum(len(self._pages[i].calls or ()) for i in self._pages) if self.mode == "direct" else self.count
+        loaded = sum(len(self._pages[i].calls or ()) for i in self._pages) if self.mode is Mode.DIRECT else self.count
         return SourceStatus(
-            loaded=min(loaded, self.count) if self.mode == "direct" else loaded,
-            total=self.total if (self.complete or self.mode == "direct") else None,
+            loaded=min(loaded, self.count) if self.mode is Mode.DIRECT else loaded,
+            total=self._total if (self.complete or self.mode is Mode.DIRECT) else None,
             complete=self.complete,
             scanned=self._scanned,
             snapshot=self.snapshot,
@@ -232,35 +204,11 @@ class PagedSource:
         )
 
     # -- server pages -----------------------------------------------------------------------------
-    async def _fetch(self, index: int, *, keep_raw: bool = True) -> Page:
-        page = await self._request(self.filter, index, self.size, keep_raw)
-        if self.server:
-            self._recheck(page, self._server_ok)
-        if page.rows and index == 0 and self.provider.spec.fixed_page_size and not page.last:
-            self.size = page.rows  # the server decides (2Chat); page 0 tells us how much
-        return page
-
-    async def _request(self, flt: CallFilter, index: int, size: int, keep_raw: bool) -> Page:
-        async with self._sem:
-            keeping = KEEP_RAW.set(keep_raw)
-            try:
-                page = await self.provider.fetch_page(flt, index, size)
-            except (CdrError, asyncio.CancelledError):
-                raise
-            except Exception as exc:  # a client bug must become an error row, not a silent hang
-                log.exception("%s: page %d failed", self.provider.id, index)
-                raise ProviderError(
-                    f"unexpected {type(exc).__name__} reading page {index + 1} (run with --debug for details)",
-                    self.provider.id,
-                ) from None
-            finally:
-                KEEP_RAW.reset(keeping)
-        for call in page.calls:
-            flag_impossible(call)  # one rule for every provider, whatever its parser noticed
-        return page
+    async def _fetch(self, index: int) -> Page:
+        return await self.listing.fetch(index)
 
     def _is_end(self, page: Page) -> bool:
-        return page.last or page.rows == 0 or page.rows < self.size
+        return self.listing.is_end(page, self.size)
 
     async def start(self) -> None:
         """Fetch the first page and choose the mode. Raises the provider's error."""
@@ -270,7 +218,7 @@ class PagedSource:
             if self.unanswerable:
                 # Every call would be "unknown": say so at once rather than read the whole history.
                 self.provider.notice(NO_RECORDINGS_NOTICE)
-                self._started, self.mode, self.complete, self.total = True, "scan", True, 0
+                self._started, self.mode, self.complete, self._total = True, Mode.SCAN, True, 0
                 return
             try:
                 page = await self._fetch(0)
@@ -280,14 +228,14 @@ class PagedSource:
             self._started = True
             self.server_total = page.total
             if not self.local and self.stable and page.total is not None:
-                self.mode = "direct"
-                self.total = page.total
+                self.mode = Mode.DIRECT
+                self._total = page.total
                 if self._is_end(page):
-                    self.total = len(page.calls)
+                    self._total = len(page.calls)
                 self.complete = True
                 self._store(0, page.calls)
             else:
-                self.mode = "scan"
+                self.mode = Mode.SCAN
                 self._consume_scan_page(0, page)
 
     # -- direct mode ------------------------------------------------------------------------------
@@ -316,15 +264,15 @@ class PagedSource:
         finally:
             slot.task = None
         self._store(index, page.calls)
-        if self._is_end(page) and self.total is not None and index * self.size + len(page.calls) < self.total:
-            self.total = index * self.size + len(page.calls)  # the provider's total was too hopeful
+        if self._is_end(page) and self._total is not None and index * self.size + len(page.calls) < self._total:
+            self._total = index * self.size + len(page.calls)  # the provider's total was too hopeful
 
     # -- scan mode --------------------------------------------------------------------------------
     def _consume_scan_page(self, index: int, page: Page) -> None:
         self._scan_page = index + 1
         self._scanned += page.rows
-        since = self.filter.since if "since" in self.local else None
-        local_ok = self._local_ok
+        since = self.listing.local_since
+        local_ok = self.listing.local_ok
         fresh = []
         for offset, call in enumerate(page.calls):
             if self._recent.seen(call.id):
@@ -344,7 +292,7 @@ class PagedSource:
         if self._is_end(page):
             self.complete = True
         if self.complete:
-            self.total = self.count
+            self._total = self.count
 
     async def scan_step(self) -> None:
         """Read the next page of the scan (no-op when complete)."""
@@ -371,7 +319,7 @@ class PagedSource:
     # -- random access ----------------------------------------------------------------------------
     def _locate(self, row: int) -> tuple[int, int] | Call | None:
         """(page, offset) of a row, the row itself (kept in scan mode), or None if unknown yet."""
-        if self.mode == "direct":
+        if self.mode is Mode.DIRECT:
             return divmod(row, self.size)
         if self.stable:
             if row < len(self._positions):
@@ -429,7 +377,7 @@ class PagedSource:
         await self.start()
         while True:
             epoch = self._epoch
-            if self.mode == "scan":
+            if self.mode is Mode.SCAN:
                 await self.scan_until(stop)
             tasks = self._schedule(start, stop)
             if tasks:
@@ -440,7 +388,7 @@ class PagedSource:
     def request(self, start: int, stop: int, on_done: Callable[[], None]) -> None:
         """Load rows [start, stop) in the background, calling `on_done` as rows arrive (the table
         repaints). Never blocks, never cancels a fetch: a newer request replaces a waiting one."""
-        if self.error is not None and self.mode != "direct":
+        if self.error is not None and self.mode is not Mode.DIRECT:
             on_done()  # the listing itself failed: fetch again only when the user says so (forget_errors)
             return
         self._wanted = (start, stop, on_done)
@@ -453,7 +401,7 @@ class PagedSource:
             self._wanted = None
             try:
                 await self.start()
-                while self.mode == "scan" and not self.complete and self.count < stop:
+                while self.mode is Mode.SCAN and not self.complete and self.count < stop:
                     await self.scan_step()
                     on_done()
                     if self._wanted is not None:
@@ -461,7 +409,7 @@ class PagedSource:
                 tasks = self._schedule(start, stop, on_done)
                 if tasks:
                     await asyncio.wait(tasks)
-                    if self.mode == "scan" and not self.complete and self._wanted is None:
+                    if self.mode is Mode.SCAN and not self.complete and self._wanted is None:
                         self._wanted = (start, stop, on_done)  # a page showed an ignored filter: scan now
             except CdrError:
                 self._wanted = None  # kept in self.error (the table shows it); no retry until r
@@ -497,7 +445,7 @@ class PagedSource:
             await self.ensure(row, row + 1)
             if self._epoch != epoch:
                 continue  # that page showed an ignored filter: the count was wrong, now a scan
-            if self.mode == "direct" and not self._lands(row, cut):
+            if self.mode is Mode.DIRECT and not self._lands(row, cut):
                 row = min(await self._bisect(cut), self.count - 1)  # a count that disagrees with its rows
                 await self.ensure(row, row + 1)
             return row
@@ -514,11 +462,11 @@ class PagedSource:
     async def count_from(self, cut: datetime) -> int:
         """How many rows started at or after `cut`: the row where the calls older than it begin."""
         await self.start()
-        if self.mode == "direct":
+        if self.mode is Mode.DIRECT:
             counted = await self._count_direct(cut)
             if counted is not None:
                 return counted
-        if self.mode == "direct":
+        if self.mode is Mode.DIRECT:
             return await self._bisect(cut)
         return await self._scan_to(cut)
 
@@ -529,8 +477,8 @@ class PagedSource:
         if self.filter.since is not None and cut <= self.filter.since:
             return self.count
         narrowed = replace(self.filter, since=cut)
-        page = await self._request(narrowed, 0, 1, keep_raw=False)
-        if not self._recheck(page, predicate(narrowed, self.server), narrowed) or page.total is None:
+        page = await self.listing.request(narrowed, 0, 1, keep_raw=False)
+        if not self.listing.recheck(page, predicate(narrowed, self.server), narrowed) or page.total is None:
             return None  # it ignored the dates (now a scan) or doesn't count
         return min(page.total, self.count)
 
@@ -540,7 +488,7 @@ class PagedSource:
         while lo < hi:
             mid = (lo + hi) // 2
             await self.ensure(mid, mid + 1)
-            if self.mode != "direct":
+            if self.mode is not Mode.DIRECT:
                 return await self._scan_to(cut)
             call = self.row(mid)
             if call is None:  # the page failed: give the nearest we know
@@ -568,97 +516,7 @@ class PagedSource:
             await self.scan_step()
 
     # -- streaming (export) -----------------------------------------------------------------------
-    async def iter_calls(self, prefetch: int | None = None, *, limit: int | None = None) -> AsyncGenerator[Call, None]:
-        """Every matching call once, newest first, in constant memory; pages fetched ahead.
-
-        The calls carry no `raw` record: an export never shows it, and it is most of their memory.
-        `limit`: the caller means to stop after about that many calls, so pages past them are
-        fetched only if it reads on (one at a time), never ahead.
-        """
-        ahead = max(1, prefetch or self.provider.spec.max_concurrency)
-        if not self.stable:
-            # New calls push rows down while we page: fetched in order that only repeats rows
-            # (dropped below); fetched out of order it would skip some.
-            ahead = 1
-        if self.unanswerable:
-            self.provider.notice(NO_RECORDINGS_NOTICE)
-            self.total = 0
-            return
-        # With every filter at the provider, the first `limit` calls are the first `limit` rows.
-        wanted = limit if limit is not None and not self.local else None
-        if not self._started and not self.provider.spec.fixed_page_size:
-            # Held in memory: about two pages per request in flight. Measured on VoIPstudio, 5,000-row
-            # pages took an export of 200,000 calls to 79 MB (10,000 calls: 60 MB), 2,500-row pages
-            # to 57 MB, at the same speed. And `--limit 20` needs one small page, not thousands of rows.
-            self.size = min(self.size, STREAM_PAGE_ROWS, wanted + 1 if wanted is not None else STREAM_PAGE_ROWS)
-        recent = RecentIds(ahead + 2)
-        first = await self._fetch(0, keep_raw=False)
-        self.total = first.total
-        # Pages in order, in flight or fetched and not yet read: at most `ahead` of each.
-        pending: deque[asyncio.Task[Page]] = deque()
-        next_index = 1
-        known_last = self._is_end(first)
-
-        def fetch_next() -> None:
-            nonlocal next_index
-            task = asyncio.create_task(self._fetch(next_index, keep_raw=False))
-            task.add_done_callback(fetched)
-            pending.append(task)
-            next_index += 1
-
-        def top_up() -> None:
-            # Ahead only within what the total promises (each request may cost a credit) and the
-            # caller wants; past that a page is asked for when it is needed (calls may have arrived).
-            last_page = -(-self.total // self.size) if self.total is not None else None
-            while not known_last and len(pending) < 2 * ahead:
-                if sum(1 for task in pending if not task.done()) >= ahead:
-                    break
-                if last_page is not None and next_index >= last_page:
-                    break
-                if wanted is not None and next_index * self.size > wanted:
-                    break
-                fetch_next()
-
-        def fetched(task: asyncio.Task[Page]) -> None:
-            # Ask for the next page as soon as one arrives, not when it is read: the server works
-            # while this process parses and writes.
-            nonlocal known_last
-            if task.cancelled() or task.exception() is not None:
-                return  # raised where the page is read
-            page = task.result()
-            if page.total is not None:
-                self.total = max(self.total or 0, page.total)
-            if self._is_end(page):
-                known_last = True
-            top_up()
-
-        page: Page | None = first
-        try:
-            while page is not None:
-                top_up()
-                calls = page.calls
-                ids = {call.id for call in calls}
-                repeated = recent.among(ids)  # rows that slid down from the pages before
-                # Read per page: a page may have shown that the provider ignored a filter.
-                ok = self._local_ok
-                since = self.filter.since if "since" in self.local else None
-                for call in calls:
-                    if repeated and call.id in repeated:
-                        continue
-                    if since is not None and call.started_at is not None and call.started_at < since:
-                        return  # newest first: nothing older can match
-                    if ok(call):
-                        yield call
-                recent.push(ids - repeated)
-                if self._is_end(page):
-                    return
-                if not pending:
-                    if known_last:
-                        return
-                    fetch_next()
-                page = await pending.popleft()
-                await asyncio.sleep(0)  # let the fetch that page's arrival started send its request
-        finally:
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+    def iter_calls(self, prefetch: int | None = None, *, limit: int | None = None) -> AsyncGenerator[Call, None]:
+        """Every matching call once, newest first (streaming.stream_calls over this listing)."""
+        self.stream = StreamState()
+        return stream_calls(self.listing, prefetch, limit=limit, state=self.stream)

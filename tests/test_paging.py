@@ -278,3 +278,19 @@ async def test_seek_where_the_provider_ignores_dates_falls_back_to_a_scan(privat
         row = await source.seek_time(when)
         assert source.mode == "scan" and "since" in source.local  # the 1-row count showed the lie
         assert row == next(i for i, c in enumerate(everything) if c.started_at <= when)
+
+
+async def test_streaming_a_source_changes_nothing_browsing_reads(sims):
+    """issue 8 §3: iter_calls used to shrink the page size and overwrite the total under the table."""
+    from cdrtui.paging import Mode
+
+    async with provider_for(sims["voipstudio"]) as provider:
+        source = PagedSource(provider, snapshot=CLOCK, page_size=5000)
+        streamed = [c.id async for c in source.iter_calls(limit=20)]  # an export before browsing
+        assert len(streamed) >= 20 and source.stream is not None and source.total == 1000
+        await source.ensure(990, 1000)
+        before = (source.mode, source.size, source.count, source.status().total)
+        assert before == (Mode.DIRECT, 5000, 1000, 1000)  # the table's page size, not the stream's 21
+        assert [c.id async for c in source.iter_calls(limit=20)] == streamed  # and one while browsing
+        assert (source.mode, source.size, source.count, source.status().total) == before
+        assert [source.row(r).id for r in range(20)] == streamed[:20]
