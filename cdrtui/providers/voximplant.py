@@ -450,6 +450,14 @@ class Voximplant(Provider):
         try:
             return await locate(win, position, lambda cut: self._probe(win, cut))
         except TooManyTies as exc:
+            if not win.safe_only:
+                raise ProviderError(str(exc), PROVIDER) from None
+        # Only a cut next to a busy second reaches the row: settle the reading of to_date and use it.
+        await self._detect_inclusive(win)
+        win.safe_only = False
+        try:
+            return await locate(win, position, lambda cut: self._probe(win, cut))
+        except TooManyTies as exc:
             raise ProviderError(str(exc), PROVIDER) from None
 
     async def fetch_page(self, flt: CallFilter, index: int, size: int) -> Page:
