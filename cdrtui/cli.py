@@ -593,6 +593,18 @@ def _secret_place(profile: Profile) -> str:
     return profile.secret_store
 
 
+def _remembered(profile: Profile) -> list[str]:
+    """What earlier sessions learned about the account (e.g. which PortSIP listing the role may read)."""
+    from .connect import spec_of
+    from .providers.registry import provider_class
+
+    try:
+        spec_of(profile.provider)
+        return provider_class(profile.provider).remembered(profile.base_url, profile.fields)
+    except (ConfigError, ImportError, TypeError):
+        return []
+
+
 def _list_profiles(config: Config) -> None:
     from .config import config_path, downloads_dir, log_dir, secrets_path
     from .secrets import keyring_status
@@ -605,6 +617,9 @@ def _list_profiles(config: Config) -> None:
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         for row in rows:
             print("  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3])
+        for profile in sorted(config.profiles.values(), key=lambda p: p.name):
+            for text in _remembered(profile):
+                print(f"  {profile.name}: {text}")
     else:
         print("No profiles yet: run `cdrtui login PROVIDER`, or `cdrtui --demo` to try it.")
     usable, backend = keyring_status()

@@ -83,3 +83,18 @@ def test_a_keyring_that_keeps_nothing_is_not_called_a_keyring(sims, monkeypatch,
     assert "The secret is in the OS keyring" not in err
     assert saved_profiles()["chat"].get("secret_store") == "env"
     assert keyring.get_password(SERVICE, "chat:api_key") is None
+
+
+def test_profiles_says_which_listing_a_portsip_role_may_read(monkeypatch, capsys) -> None:
+    from reliability.harness import running
+
+    with running("portsip", calls=30, role="user", extension="101") as sim:
+        creds = sim.credentials()
+        for key, value in sim.env().items():
+            monkeypatch.setenv(key, value)
+        assert main(["calls", "portsip", "--limit", "1", "--format", "jsonl"]) == 0
+        _profile("pbx", "portsip", base_url=sim.base_url, fields={k: v for k, v in creds.items() if k != "password"})
+    capsys.readouterr()
+    assert main(["profiles"]) == 0
+    out = capsys.readouterr().out
+    assert "  pbx: listing /api/user/cdrs" in out

@@ -160,6 +160,11 @@ class Provider(abc.ABC):
     def id(self) -> str:
         return self.spec.id
 
+    @classmethod
+    def remembered(cls, base_url: str | None, fields: Mapping[str, str]) -> list[str]:
+        """What earlier sessions learned about this account and kept (for `cdrtui profiles`)."""
+        return []
+
     def secrets(self) -> list[str]:
         """The credential values that must never be shown."""
         return [self.credentials[f.name] for f in self.spec.fields if f.secret and self.credentials.get(f.name)]

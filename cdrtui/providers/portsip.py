@@ -461,16 +461,17 @@ class PortSIP(Provider):
         assert first is not None
         raise first
 
+    @classmethod
+    def remembered(cls, base_url: str | None, fields: Mapping[str, str]) -> list[str]:
+        key = _cache_key((base_url or "").rstrip("/"), fields)
+        endpoint = next((e for e in ENDPOINTS if e.name == _read_cache().get(key)), None)
+        return [endpoint.note] if endpoint is not None and endpoint.note else []
+
     def _cache_key(self) -> str:
-        domain = str(self.credentials.get("domain") or "").strip()
-        return f"{self.base_url} {self.credentials['username']}@{domain}"
+        return _cache_key(self.base_url, self.credentials)
 
     def _read_cache(self) -> dict[str, str]:
-        try:
-            data = json.loads((config_dir() / ENDPOINT_CACHE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        return _read_cache()
 
     def _cached_endpoint(self) -> Endpoint | None:
         name = self._read_cache().get(self._cache_key())
@@ -766,3 +767,16 @@ class PortSIP(Provider):
                 )
             )
         return legs
+
+
+def _cache_key(base_url: str, fields: Mapping[str, Any]) -> str:
+    domain = str(fields.get("domain") or "").strip()
+    return f"{base_url} {fields.get('username', '')}@{domain}"
+
+
+def _read_cache() -> dict[str, str]:
+    try:
+        data = json.loads((config_dir() / ENDPOINT_CACHE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
