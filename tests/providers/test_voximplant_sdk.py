@@ -187,3 +187,40 @@ def test_replayed_go_sdk_request() -> None:
     body = answer.json()
     assert answer.status_code == 200 and body["total_count"] == 12 and len(body["result"]) == 5
     assert all("calls" in s for s in body["result"])
+
+
+def test_replayed_node_sdk_request() -> None:
+    """apiclient-nodejs makeRequest: `form-data` multipart POST to /platform_api with `cmd`, streamed
+    (Transfer-Encoding: chunked), booleans as "true" (TypeTransformer), JWT exp = iat + 64."""
+    with served(calls=15) as (sim, server, _):
+        key = json.loads(Path(sim.credentials()["credentials"]).read_text())
+        now = int(time.time())
+        token = jwt.encode(
+            {"iss": str(key["account_id"]), "iat": now, "exp": now + 64},
+            key["private_key"],
+            algorithm="RS256",
+            headers={"kid": key["key_id"]},
+        )
+        fields = {
+            "cmd": "GetCallHistory",
+            "from_date": SINCE.strftime("%Y-%m-%d %H:%M:%S"),
+            "to_date": UNTIL.strftime("%Y-%m-%d %H:%M:%S"),
+            "with_calls": "true",
+            "desc_order": "true",
+            "count": "4",
+        }
+        boundary = "--------------------------515890814546601021194782"
+
+        def parts() -> Iterator[bytes]:  # a generator body: httpx streams it chunked, as form-data does
+            for name, value in fields.items():
+                yield f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            yield f"--{boundary}--\r\n".encode()
+
+        answer = httpx.post(
+            server.origin + "/platform_api",
+            content=parts(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+    assert sim.history_params[-1]["cmd"] == "GetCallHistory"
+    body = answer.json()
+    assert body["total_count"] == 15 and [s["call_session_history_id"] for s in body["result"]] == expected_ids(15)[:4]
