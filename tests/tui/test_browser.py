@@ -222,18 +222,27 @@ async def test_a_401_sends_you_to_the_login_screen(sims, monkeypatch):
         assert "Invalid API key" in shown[0] or "401" in shown[0]
 
 
-@pytest.mark.parametrize("width,height", [(80, 24), (120, 36)])
-def test_snapshot_browser(snap_compare, sims, width, height):
+@pytest.mark.parametrize("sidebar", ["closed", "open"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_snapshot_browser(snap_compare, sims, size, sidebar):
+    """At 80 columns with the sidebar open, numbers are cut: with `…`, never silently."""
     app = make_app(sims, ["2chat", "voipstudio"])
 
     async def loaded_rows(pilot):
         await wait_for(pilot, lambda: loaded(app) and idle(table_of(app).source))
+        if sidebar == "open":
+            await pilot.press("f")
+            await wait_for(pilot, lambda: app.screen.query_one(FilterSidebar).display)
+            await wait_for(pilot, lambda: loaded(app) and idle(table_of(app).source))
         await pilot.pause(0.2)
+        if sidebar == "open" and size[0] == 80:
+            assert "…" in " ".join(screen_lines(app)[1:])
 
-    assert snap_compare(app, terminal_size=(width, height), run_before=loaded_rows)
+    assert snap_compare(app, terminal_size=size, run_before=loaded_rows)
 
 
-def test_snapshot_help(snap_compare, sims, monkeypatch):
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_snapshot_help(snap_compare, sims, monkeypatch, size):
     monkeypatch.setenv("CDRTUI_HOME", "/tmp/cdrtui-snapshot-home")  # the help shows the config path
     app = make_app(sims, ["2chat"])
 
@@ -242,7 +251,7 @@ def test_snapshot_help(snap_compare, sims, monkeypatch):
         await pilot.press("question_mark")
         await pilot.pause(0.2)
 
-    assert snap_compare(app, terminal_size=(120, 36), run_before=open_help)
+    assert snap_compare(app, terminal_size=size, run_before=open_help)
 
 
 @pytest.mark.parametrize("providers", [["2chat"], ["2chat", "unpod", "voipstudio"]], ids=["scan", "all"])

@@ -308,7 +308,8 @@ class PublicS3TwoChatSim(TwoChatSim):
         return f"https://2chat-user-data.s3.amazonaws.com/{self.account_uuid}/calls/{callid}.mp3"
 
 
-def test_snapshot_2chat_details_with_a_recording(snap_compare) -> None:
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_snapshot_2chat_details_with_a_recording(snap_compare, size) -> None:
     sim = PublicS3TwoChatSim(calls=60, anchor=ANCHOR)
     with SimServer(sim) as server:
         provider = build_provider("2chat", sim.credentials(), Connection(base_url=server.origin + sim.path))
@@ -318,7 +319,7 @@ def test_snapshot_2chat_details_with_a_recording(snap_compare) -> None:
         async def run_before(pilot) -> None:
             await open_details(app, pilot, lambda c: bool(c.recording_urls) and c.direction is Direction.INBOUND)
 
-        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+        assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 def voximplant_details() -> CallDetails:
@@ -343,17 +344,20 @@ def voximplant_details() -> CallDetails:
     return build_details(call, raw, timezone.utc, lambda url: "-secure/" in url)
 
 
-def test_snapshot_voximplant_details_with_legs(snap_compare) -> None:
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_snapshot_voximplant_details_with_legs(snap_compare, size) -> None:
     from cdrtui.providers.voximplant import Voximplant
 
-    app = stub_app(voximplant_details(), Voximplant.spec, label="voximplant")
+    # The fixture's call is from 2024: no implied 30-day window, or the listing would hide it.
+    spec = replace(Voximplant.spec, default_window_days=None)
+    app = stub_app(voximplant_details(), spec, label="voximplant")
 
     async def run_before(pilot) -> None:
         screen = await open_details(app, pilot)
         await pilot.press("pagedown")
         assert "Legs (2;" in text_of(screen.query_one("#details-more", Static))
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 async def test_a_malformed_recording_link_is_refused_without_a_crash(monkeypatch) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import threading
 from pathlib import Path
 
+import pytest
 from textual.widgets import Button, Input, Static
 
 from cdrtui import cli
@@ -177,7 +178,8 @@ def test_the_filter_is_described_in_words() -> None:
     assert describe_filter(CallFilter()) == "no filter (every call)"
 
 
-def test_snapshot_export_modal(snap_compare, sims, monkeypatch) -> None:
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_snapshot_export_modal(snap_compare, sims, monkeypatch, size) -> None:
     monkeypatch.setenv("CDRTUI_HOME", "/home/operator/.cdrtui")  # the default path is on screen: keep it fixed
     app = make_app(sims, ["unpod"])
 
@@ -186,11 +188,11 @@ def test_snapshot_export_modal(snap_compare, sims, monkeypatch) -> None:
         await wait_for(pilot, lambda: table.source is not None and table.source.complete)
         # The table caches column widths from before its scrollbar appeared (its own quirk); a resize
         # makes it lay out again, so this snapshot shows the modal, not that timing.
-        await pilot.resize_terminal(81, 24)
-        await pilot.resize_terminal(80, 24)
+        await pilot.resize_terminal(size[0] + 1, size[1])
+        await pilot.resize_terminal(*size)
         await pilot.pause()
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -42,3 +42,10 @@ async def test_palette_lists_commands_with_their_keys(sims):
         await pilot.press(*"number")
         await pilot.pause(0.3)
         assert app.is_running and isinstance(app.screen, CommandPalette)
+
+
+def test_help_lists_the_sidebar_keys():
+    from cdrtui.tui.screens.help import binding_groups
+
+    ids = {b.id for _, bindings in binding_groups() for b in bindings}
+    assert {"filters.leave", "filters.clear", "browser.clear"} <= ids

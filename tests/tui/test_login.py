@@ -8,6 +8,7 @@ import sys
 import keyring
 import keyring.backend
 import keyring.errors
+import pytest
 from keyring.backends import fail
 from textual.widgets import Checkbox, Input, RadioButton, Static
 
@@ -332,16 +333,20 @@ def login_snapshot(snap_compare, provider: str, size: tuple[int, int]) -> bool:
         screen = LoginScreen(provider)
         await pilot.app.push_screen(screen)
         await wait_for(pilot, lambda: text_of(screen, "#store-note") != "")
+        await wait_for(pilot, lambda: text_of(screen, "#login-hint") != "")  # the focused field's hint
+        await pilot.pause()
 
     return snap_compare(login_app(), terminal_size=size, run_before=open_login)
 
 
-def test_snapshot_login_2chat(snap_compare) -> None:
-    assert login_snapshot(snap_compare, "2chat", (80, 24))
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_snapshot_login_2chat(snap_compare, size) -> None:
+    assert login_snapshot(snap_compare, "2chat", size)
 
 
-def test_snapshot_login_portsip(snap_compare) -> None:
-    assert login_snapshot(snap_compare, "portsip", (120, 36))
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_snapshot_login_portsip(snap_compare, size) -> None:
+    assert login_snapshot(snap_compare, "portsip", size)
 
 
 async def test_save_after_a_refused_test_does_not_claim_success(sims) -> None:

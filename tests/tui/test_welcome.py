@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Input, OptionList
 
 from cdrtui.connect import spec_of
@@ -100,5 +101,6 @@ async def test_every_login_form_has_exactly_its_providers_fields() -> None:
             await pilot.pause()
 
 
-def test_snapshot_welcome(snap_compare) -> None:
-    assert snap_compare(welcome_app(), terminal_size=(80, 24))
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_snapshot_welcome(snap_compare, size) -> None:
+    assert snap_compare(welcome_app(), terminal_size=size)

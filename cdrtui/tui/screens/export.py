@@ -28,6 +28,7 @@ from ...paging import PagedSource
 from ...text import sanitize
 from ..masking import masked_stream, masking
 from ..sessions import Session
+from ..widgets.inputs import SteadyInput
 
 log = logging.getLogger("cdrtui.tui")
 
@@ -121,7 +122,7 @@ class ExportScreen(ModalScreen[None]):
                 yield RadioButton(FORMATS["csv"], value=True, id="format-csv")
                 yield RadioButton(FORMATS["jsonl"], id="format-jsonl")
             yield Label("File")
-            yield Input(str(default_path(self.sessions, self.format, now)), id="export-path")
+            yield SteadyInput(str(default_path(self.sessions, self.format, now)), id="export-path")
             yield ProgressBar(show_eta=False, id="export-bar")
             yield Static("", id="export-status")
             with Horizontal(id="export-buttons"):

@@ -21,6 +21,7 @@ def _bindings(cls: type) -> list[Binding]:
 def binding_groups() -> list[tuple[str, list[Binding]]]:
     from ..app import CdrApp
     from ..widgets.call_table import CallTable
+    from ..widgets.filter_sidebar import FilterSidebar
     from .browser import BrowserScreen
     from .details import DetailsScreen
     from .features import FeatureScreen
@@ -32,6 +33,7 @@ def binding_groups() -> list[tuple[str, list[Binding]]]:
         ("Call list", _bindings(CallTable)),
         ("Browser", _bindings(BrowserScreen)),
         ("Browser: totals, time, live, views, copy", _bindings(FeatureScreen)),
+        ("Filter sidebar (Enter applies a typed value)", _bindings(FilterSidebar)),
         ("Call details", _bindings(DetailsScreen)),
         ("Login form", _bindings(LoginScreen)),
         ("Welcome", _bindings(WelcomeScreen)),

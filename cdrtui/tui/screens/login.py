@@ -38,6 +38,7 @@ from ...providers.base import CredentialField, Provider
 from ...secrets import NoKeyring, keyring_status
 from ...text import sanitize
 from ..sessions import Session
+from ..widgets.inputs import SteadyInput
 
 if TYPE_CHECKING:
     from ..app import CdrApp
@@ -185,7 +186,7 @@ class LoginScreen(Screen[None]):
         password: bool = False,
     ) -> FieldRow:
         self.hints[input_id] = f"{label}: {hint}" if hint else ""
-        widget = Input(value or "", placeholder=placeholder, password=password, id=input_id, compact=True)
+        widget = SteadyInput(value or "", placeholder=placeholder, password=password, id=input_id, compact=True)
         return FieldRow(label, widget)
 
     def _url_row(self) -> FieldRow:

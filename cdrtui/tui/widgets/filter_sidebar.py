@@ -21,6 +21,7 @@ from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, Selec
 from ...filters import FilterError, FilterSpec
 from ...model import CallFilter, Status
 from ...timeparse import UTC, local_day_start, parse_when
+from .inputs import SteadyInput
 
 PRESETS: list[tuple[str, str]] = [
     ("Any time", "any"),
@@ -142,8 +143,8 @@ class FilterSidebar(VerticalScroll, can_focus=False):
         yield Label("When", classes="heading")
         yield Select(PRESETS, value="any", allow_blank=False, id="preset")
         with Vertical(id="custom-range"):  # not a scroll container: Tab must not stop on it
-            yield Input(placeholder="from: 2026-11-01 or 7d", id="since")
-            yield Input(placeholder="until (exclusive)", id="until")
+            yield SteadyInput(placeholder="from: 2026-11-01 or 7d", id="since")
+            yield SteadyInput(placeholder="until (exclusive)", id="until")
         yield Label("Direction", classes="heading")
         with RadioSet(id="direction"):
             for i, (label, _) in enumerate(DIRECTIONS):
@@ -152,9 +153,9 @@ class FilterSidebar(VerticalScroll, can_focus=False):
         for status in STATUSES:
             yield Checkbox(status.value, id=f"status-{status.value}")
         yield Label("Number contains", classes="heading")
-        yield Input(placeholder="digits", id="number", restrict=r"[0-9+ ()\-]*")
+        yield SteadyInput(placeholder="digits", id="number", restrict=r"[0-9+ ()\-]*")
         yield Label("Minimum talk time (s)", classes="heading")
-        yield Input(placeholder="0", id="min-duration", restrict=r"[0-9]*")
+        yield SteadyInput(placeholder="0", id="min-duration", restrict=r"[0-9]*")
         with Horizontal(classes="heading"):
             yield Checkbox("Only with recording", id="has-recording")
         yield Static("", id="filter-problem")
