@@ -32,6 +32,7 @@ class FeatureScreen(Screen[None]):
     BINDINGS = [
         Binding("y", "copy_number", "Copy number", show=False, id="browser.copy_number"),
         Binding("Y", "copy_row", "Copy row as JSON", show=False, id="browser.copy_row"),
+        Binding("s", "totals", "Totals", show=False, id="browser.totals"),
     ]
 
     # What BrowserScreen provides.
@@ -75,6 +76,23 @@ class FeatureScreen(Screen[None]):
         table.refresh()
         self._update_status()
 
+    # -- totals ---------------------------------------------------------------------------------------
+    def viewed_sessions(self) -> list[Session]:
+        return self.sessions if self.view < 0 else [self.sessions[self.view]]
+
+    def view_label(self) -> str:
+        return "All providers" if self.view < 0 else self.sessions[self.view].label
+
+    def action_totals(self) -> None:
+        from .totals import TotalsScreen
+
+        source = self.source()
+        snapshot = source.status().snapshot
+        words = self.filter_words()
+        self.app.push_screen(
+            TotalsScreen(self.view_label(), self.viewed_sessions(), self.filter, snapshot, source, words)
+        )
+
     # -- copy -------------------------------------------------------------------------------------
     def _copied(self) -> Call | None:
         call = self.calls_table.current_call
@@ -113,6 +131,9 @@ def feature_commands(app: CdrApp, screen: FeatureScreen, titled: Callable[[str, 
     mask_title = "Mask: show numbers" if masking(app) else "Mask: hide numbers (screen sharing)"
     yield SystemCommand(
         titled(mask_title, "toggle_mask"), "Numbers and names but their last four digits", app.action_toggle_mask
+    )
+    yield SystemCommand(
+        titled("Totals: counts, ASR, ACD, cost", "totals"), "For the current view and filter", screen.action_totals
     )
     yield SystemCommand(
         titled("Copy: number", "copy_number"), "The selected call's number (OSC 52)", screen.action_copy_number
