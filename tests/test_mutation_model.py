@@ -247,3 +247,23 @@ def test_filter_names_are_the_filters() -> None:
     assert FILTER_NAMES == ("since", "until", "direction", "status", "number", "min_duration", "has_recording")
     assert set(CALL_KEYS) >= {"from_name", "to_name"}
     assert list(CALL_KEYS) == CONTRACT_KEYS
+
+
+def test_raw_is_neither_compared_nor_printed() -> None:
+    a = Call(provider="p", id="1", started_at=T0, raw={"secret": "abc"})
+    b = Call(provider="p", id="1", started_at=T0, raw={"other": 1})
+    assert a == b
+    assert "secret" not in repr(a)
+    assert a != Call(provider="p", id="2", started_at=T0)
+
+
+def test_calls_and_filters_hold_only_their_fields() -> None:
+    call = Call(provider="p", id="1", started_at=T0)
+    with pytest.raises(AttributeError):
+        call.nickname = "x"  # type: ignore[attr-defined]
+    flt = CallFilter()
+    with pytest.raises(AttributeError):
+        flt.min_duration = 5  # type: ignore[misc]
+    page = Page(calls=[], rows=0)
+    with pytest.raises(AttributeError):
+        page.extra = 1  # type: ignore[attr-defined]
