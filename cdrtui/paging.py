@@ -103,6 +103,8 @@ class PagedSource:
         self.complete = False
         self.error: CdrError | None = None
         self._pages: OrderedDict[int, _PageSlot] = OrderedDict()
+        # Rows a jump to a time loaded, by first row (direct mode; a few, the newest last).
+        self._landings: OrderedDict[int, list[Call]] = OrderedDict()
         self._started = False
         self._start_lock = asyncio.Lock()
         # scan mode
@@ -169,6 +171,7 @@ class PagedSource:
 
     def _restart_scan(self) -> None:
         self.mode = Mode.SCAN
+        self._landings.clear()
         self._total = None
         self.complete = False
         self._positions = array("q")
@@ -335,8 +338,15 @@ class PagedSource:
         page, offset = where
         slot = self._pages.get(page)
         if slot is None or slot.calls is None:
-            return None
+            return self._landed(row)
         return slot.calls[offset] if offset < len(slot.calls) else None
+
+    def _landed(self, row: int) -> Call | None:
+        """A row a jump to a time loaded (direct mode), before its own page is."""
+        for start, calls in self._landings.items():
+            if start <= row < start + len(calls):
+                return calls[row - start]
+        return None
 
     def row_error(self, row: int) -> CdrError | None:
         where = self._locate(row)
@@ -349,7 +359,7 @@ class PagedSource:
         pages: set[int] = set()
         for row in range(max(0, start), min(stop, self.count)):
             where = self._locate(row)
-            if isinstance(where, tuple):
+            if isinstance(where, tuple) and where[0] not in pages and self._landed(row) is None:
                 pages.add(where[0])
         return sorted(pages)
 
@@ -438,11 +448,14 @@ class PagedSource:
         cut = second_after(when)
         while True:
             epoch = self._epoch
-            newer = await self.count_from(cut)
+            await self.start()
+            landed = await self._seek_direct(cut) if self.mode is Mode.DIRECT else None
+            newer = landed if landed is not None else await self.count_from(cut)
             if self.count == 0:
                 return 0
             row = min(newer, self.count - 1)
-            await self.ensure(row, row + 1)
+            if self.row(row) is None:
+                await self.ensure(row, row + 1)
             if self._epoch != epoch:
                 continue  # that page showed an ignored filter: the count was wrong, now a scan
             if self.mode is Mode.DIRECT and not self._lands(row, cut):
@@ -458,6 +471,25 @@ class PagedSource:
         if call.started_at >= cut and row < self.count - 1:
             return False
         return above is None or above.started_at is None or above.started_at >= cut
+
+    async def _seek_direct(self, cut: datetime) -> int | None:
+        """One request: the page of the calls before `cut` (`until` moved there). Its total is the
+        calls older than `cut`, so the row is `count - total`, and its rows are the ones the jump
+        shows, kept until their own page is loaded. None when the provider can't say."""
+        until = self.filter.until
+        if until is not None and cut >= until:
+            return 0
+        narrowed = replace(self.filter, until=cut)
+        page = await self.listing.request(narrowed, 0, self.size, keep_raw=True)
+        if not self.listing.recheck(page, predicate(narrowed, self.server), narrowed) or page.total is None:
+            return None  # it ignored the dates (now a scan) or doesn't count
+        row = self.count - page.total
+        if row < 0:
+            return None
+        self._landings[row] = page.calls
+        while len(self._landings) > 4:
+            self._landings.popitem(last=False)
+        return row
 
     async def count_from(self, cut: datetime) -> int:
         """How many rows started at or after `cut`: the row where the calls older than it begin."""

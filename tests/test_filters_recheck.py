@@ -127,15 +127,20 @@ def test_calls_portsip_since_prints_no_call_the_pbx_should_have_excluded(private
         ):
             code = cli.main(["calls", "portsip", *args, "--format", "jsonl"])
         assert code == 0, err.getvalue()
+        said.append(err.getvalue())
         # Id and start: recording links name each simulator's own port.
         return [(row["id"], row["started_at"]) for row in map(json.loads, out.getvalue().splitlines())]
 
+    said: list[str] = []
     history = calls(honest)
     since = history[120][1]
     want = [row for row in history if row[1] >= since]
     assert 120 <= len(want) < len(history)
     assert calls(liar, "--since", since) == want
+    assert f"portsip: {IGNORED_DATE}" in said[-1]  # on stderr, once
+    assert said[-1].count(IGNORED_DATE) == 1
     assert calls(honest, "--since", since) == want
+    assert IGNORED_DATE not in said[-1]
 
 
 async def test_a_min_duration_the_provider_only_narrows_is_finished_here_without_loss(private):

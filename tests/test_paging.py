@@ -224,7 +224,7 @@ async def landed(source: PagedSource, row: int, when) -> None:
         assert source.row(row - 1).started_at.replace(microsecond=0) > when.replace(microsecond=0)
 
 
-async def test_seek_on_a_million_voipstudio_calls_takes_three_listing_requests(private):
+async def test_seek_on_a_million_voipstudio_calls_takes_one_listing_request(private):
     sim = private("voipstudio", 1_000_000)
     async with provider_for(sim) as provider:
         source = PagedSource(provider, snapshot=CLOCK, page_size=100)
@@ -232,7 +232,9 @@ async def test_seek_on_a_million_voipstudio_calls_takes_three_listing_requests(p
             before = listing_hits(sim)
             when = ANCHOR - timedelta(seconds=int(fraction * 30 * 86_400)) + timedelta(milliseconds=500)
             row = await source.seek_time(when)
-            assert listing_hits(sim) - before <= (3 if fraction == 0.5 else 2)  # first page, count, its page
+            # One request: the page of the calls before `when`, whose total says the row (and the
+            # first page, the first time).
+            assert listing_hits(sim) - before == (2 if fraction == 0.5 else 1)
             assert 0 < row < 1_000_000 and source.mode == "direct"
             await landed(source, row, when)
 
@@ -246,7 +248,7 @@ async def test_seek_on_voximplant_past_offset_10000_is_a_few_requests(private):
             before = listing_hits(sim)
             when = ANCHOR - timedelta(seconds=int(fraction * 29 * 86_400))
             row = await source.seek_time(when)
-            assert listing_hits(sim) - before <= 6  # a count, then the window narrowing of row ~20,000
+            assert listing_hits(sim) - before <= 3  # issue 12 §7: ≤ 3 (4-5 before), even past offset 10,000
             await landed(source, row, when)
 
 
@@ -276,7 +278,7 @@ async def test_seek_where_the_provider_ignores_dates_falls_back_to_a_scan(privat
         when = everything[200].started_at
         source = PagedSource(provider, CallFilter(since=everything[250].started_at), snapshot=CLOCK, page_size=50)
         row = await source.seek_time(when)
-        assert source.mode == "scan" and "since" in source.local  # the 1-row count showed the lie
+        assert source.mode == "scan" and source.local & {"since", "until"}  # the jump's page showed the lie
         assert row == next(i for i, c in enumerate(everything) if c.started_at <= when)
 
 
@@ -294,3 +296,18 @@ async def test_streaming_a_source_changes_nothing_browsing_reads(sims):
         assert [c.id async for c in source.iter_calls(limit=20)] == streamed  # and one while browsing
         assert (source.mode, source.size, source.count, source.status().total) == before
         assert [source.row(r).id for r in range(20)] == streamed[:20]
+
+
+async def test_the_rows_a_jump_shows_are_the_listing_rows_there(sims):
+    sim = sims["voipstudio"]
+    async with provider_for(sim) as provider:
+        everything = await listing(PagedSource(provider, snapshot=CLOCK))
+        source = PagedSource(provider, snapshot=CLOCK, page_size=100)
+        for target in (777, 130, 999, 0):
+            when = everything[target].started_at
+            row = await source.seek_time(when)
+            assert row == next(i for i, c in enumerate(everything) if c.started_at <= when)
+            shown = [source.row(r) for r in range(row, min(row + 100, source.count))]
+            assert [c.id for c in shown if c] == [c.id for c in everything[row : row + len([c for c in shown if c])]]
+        await source.ensure(0, source.count)  # the aligned pages load around the landings
+        assert [source.row(r).id for r in range(source.count)] == [c.id for c in everything]
