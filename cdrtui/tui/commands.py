@@ -16,11 +16,11 @@ if TYPE_CHECKING:
 
 
 def key_of(screen: Screen[object], app: CdrApp, action: str) -> str:
-    """The first key bound to an action on this screen or the app, as the user would type it."""
-    for bindings in (screen._bindings, app._bindings):
-        for _key, binding in bindings:
-            if binding.action == action:
-                return app.get_key_display(binding)
+    """The key bound to an action on this screen (its focus chain and the app), as the user would
+    type it after any remapping: read from Textual's public `active_bindings`."""
+    for active in screen.active_bindings.values():
+        if active.binding.action == action:
+            return app.get_key_display(active.binding)
     return ""
 
 

@@ -65,7 +65,7 @@ class BrowserScreen(FeatureScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.table.clock = self.app.clock  # type: ignore[attr-defined]
+        self.table.clock = self.cdr_app.clock
         self._show_view()
         self.query_one(CallTable).focus()
         self.set_interval(1.0, self._update_status)
@@ -96,7 +96,7 @@ class BrowserScreen(FeatureScreen):
         return self.query_one(CallTable)
 
     def _new_source(self, view: int) -> PagedSource | MergedSource:
-        now = self.app.clock()  # type: ignore[attr-defined]
+        now = self.cdr_app.clock()
         # Relative presets are rebuilt at every listing: "last hour" moves with r.
         self.filter = self.state.build(now)
         return view_source(self.sessions, view, self.filter, now)
@@ -297,4 +297,4 @@ class BrowserScreen(FeatureScreen):
         if session is None or session.key in self._auth_reported:
             return
         self._auth_reported.add(session.key)
-        self.app.call_later(self.app.show_login_for, session, str(error))  # type: ignore[attr-defined]
+        self.app.call_later(self.cdr_app.show_login_for, session, str(error))

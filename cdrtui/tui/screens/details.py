@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from rich.console import Group, RenderableType
@@ -21,7 +21,6 @@ from textual import events, work
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
 from ... import players
@@ -34,9 +33,10 @@ from ...providers.base import CallDetails, CostLine, Leg, Recording
 from ...text import sanitize, sanitize_block
 from ..masking import shown_call, shown_details
 from ..sessions import Session
+from .base import CdrScreen
 
 if TYPE_CHECKING:
-    from ..app import CdrApp
+    pass
 
 log = logging.getLogger("cdrtui.tui")
 
@@ -287,7 +287,7 @@ class RecordingList(Static):
             screen.select_recording(event.y // 2)
 
 
-class DetailsScreen(Screen[None]):
+class DetailsScreen(CdrScreen[None]):
     DEFAULT_CSS = """
     DetailsScreen #details-title { height: 1; background: $panel; text-wrap: nowrap; text-overflow: ellipsis; }
     DetailsScreen #details-body { height: 1fr; padding: 0 1; }
@@ -326,10 +326,6 @@ class DetailsScreen(Screen[None]):
         self.saved: dict[str, Path] = {}  # recording URL -> file downloaded in this screen
         self.downloading = False
         self._last_progress = 0.0
-
-    @property
-    def cdr_app(self) -> CdrApp:
-        return cast("CdrApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="details-title")

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
 
 from ...mask import masked
 from ...model import Call, CallFilter
@@ -17,6 +16,7 @@ from ...text import sanitize
 from ..masking import masking, shown_words
 from ..widgets.call_table import CallTable
 from ..widgets.status_line import LABEL, Part
+from .base import CdrScreen
 
 if TYPE_CHECKING:
     from ...merged import MergedSource
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 OSC52_HINT = "through the terminal (OSC 52; in tmux: set -g set-clipboard on)"
 
 
-class FeatureScreen(Screen[None]):
+class FeatureScreen(CdrScreen[None]):
     BINDINGS = [
         Binding("y", "copy_number", "Copy number", show=False, id="browser.copy_number"),
         Binding("Y", "copy_row", "Copy row as JSON", show=False, id="browser.copy_row"),

@@ -68,7 +68,8 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
 
     def compose(self) -> ComposeResult:
-        keymap = dict(getattr(self.app, "_keymap", {}) or {})
+        config = getattr(self.app, "config", None)  # the [keys] the app applied with set_keymap
+        keymap = dict(config.keys) if config is not None else {}
         with VerticalScroll():
             yield Static(Text("Keys", style="bold"))
             for title, bindings in binding_groups():

@@ -6,14 +6,13 @@ import asyncio
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Collapsible, Footer, Input, Label, RadioButton, RadioSet, Static
@@ -39,9 +38,10 @@ from ...secrets import NoKeyring, keyring_status
 from ...text import sanitize
 from ..sessions import Session
 from ..widgets.inputs import SteadyInput
+from .base import CdrScreen
 
 if TYPE_CHECKING:
-    from ..app import CdrApp
+    pass
 
 STORE_LABELS = (("keyring", "OS keyring"), ("env", "Environment"), ("file", "0600 file"))
 
@@ -61,7 +61,7 @@ class FieldRow(Horizontal):
         super().__init__(Label(Text(sanitize(label))), widget)
 
 
-class LoginScreen(Screen[None]):
+class LoginScreen(CdrScreen[None]):
     DEFAULT_CSS = """
     LoginScreen #login-form { padding: 0 2; }
     LoginScreen #login-title { text-style: bold; margin-bottom: 1; }
@@ -114,10 +114,6 @@ class LoginScreen(Screen[None]):
         self._test_started = 0.0
         self._test_target = ""
         self._ticker: Timer | None = None
-
-    @property
-    def cdr_app(self) -> CdrApp:
-        return cast("CdrApp", self.app)
 
     # -- the form ---------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -20,9 +19,10 @@ from ...providers.base import ProviderSpec
 from ...providers.registry import provider_ids
 from ...text import sanitize
 from ..sessions import ALL, Session
+from .base import CdrScreen
 
 if TYPE_CHECKING:
-    from ..app import CdrApp
+    pass
 
 DEMO = "demo"
 
@@ -41,7 +41,7 @@ def choice(title: str, detail: str) -> Text:
     return text
 
 
-class WelcomeScreen(Screen[None]):
+class WelcomeScreen(CdrScreen[None]):
     DEFAULT_CSS = """
     WelcomeScreen { align: center middle; }
     WelcomeScreen #welcome { width: 84; max-width: 100%; height: auto; max-height: 100%; padding: 0 1; }
@@ -69,10 +69,6 @@ class WelcomeScreen(Screen[None]):
                 id="welcome-status",
             )
         yield Footer()
-
-    @property
-    def cdr_app(self) -> CdrApp:
-        return cast("CdrApp", self.app)
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
