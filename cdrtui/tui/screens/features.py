@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
@@ -33,6 +34,7 @@ class FeatureScreen(CdrScreen[None]):
         Binding("y", "copy_number", "Copy number", show=False, id="browser.copy_number"),
         Binding("Y", "copy_row", "Copy row as JSON", show=False, id="browser.copy_row"),
         Binding("s", "totals", "Totals", show=False, id="browser.totals"),
+        Binding("colon", "jump", "Jump to a time", show=False, id="browser.jump"),
     ]
 
     # What BrowserScreen provides.
@@ -93,6 +95,50 @@ class FeatureScreen(CdrScreen[None]):
             TotalsScreen(self.view_label(), self.viewed_sessions(), self.filter, snapshot, source, words)
         )
 
+    # -- jump to a time -------------------------------------------------------------------------------
+    def action_jump(self) -> None:
+        from .jump import JumpScreen
+
+        now = self.app.clock()  # type: ignore[attr-defined]
+        self.app.push_screen(JumpScreen(now, self.calls_table.utc), self._jump_to)
+
+    def _jump_to(self, found: tuple[datetime, str] | None) -> None:
+        if found is not None:
+            self.run_worker(self.seek(*found), group="jump", exclusive=True, exit_on_error=False)
+
+    async def seek(self, when: datetime, how: str = "") -> None:
+        from ...errors import CdrError
+
+        table = self.calls_table
+        source = self.source()
+        self.notify("Jumping…", timeout=1)
+        try:
+            row = await source.seek_time(when)
+        except CdrError as exc:
+            self.notify(f"Could not jump: {sanitize(exc, 200)}", severity="error", timeout=6, markup=False)
+            return
+        if not self.is_attached or self.source() is not source:
+            return  # the view or filter changed meanwhile
+        row += self.row_offset()
+        table.move_cursor(row)
+        table.scroll_to(y=max(0, row - table.body_height // 3), animate=False, immediate=True)
+        table.request_visible()
+        self.notify(self.landed(when, how, table.current_call), title="Jumped", timeout=5, markup=False)
+
+    def row_offset(self) -> int:
+        """Rows the table shows above the source's (live mode's new calls)."""
+        return 0
+
+    def landed(self, when: datetime, how: str, call: Call | None) -> str:
+        utc = self.calls_table.utc
+        fmt = "%Y-%m-%d %H:%M:%S"
+        asked = (when if utc else when.astimezone()).strftime(fmt) + (" UTC" if utc else "")
+        note = f" ({how})" if how else ""
+        if call is None or call.started_at is None:
+            return f"Asked for {asked}{note}: no call at or before it"
+        at = (call.started_at.astimezone(timezone.utc) if utc else call.started_at.astimezone()).strftime(fmt)
+        return f"At {at}, row {self.calls_table.cursor + 1:,}: the first call at or before {asked}{note}"
+
     # -- copy -------------------------------------------------------------------------------------
     def _copied(self) -> Call | None:
         call = self.calls_table.current_call
@@ -135,6 +181,7 @@ def feature_commands(app: CdrApp, screen: FeatureScreen, titled: Callable[[str, 
     yield SystemCommand(
         titled("Totals: counts, ASR, ACD, cost", "totals"), "For the current view and filter", screen.action_totals
     )
+    yield SystemCommand(titled(": Jump to a time", "jump"), "14:05, yesterday 09:00, an ISO date", screen.action_jump)
     yield SystemCommand(
         titled("Copy: number", "copy_number"), "The selected call's number (OSC 52)", screen.action_copy_number
     )

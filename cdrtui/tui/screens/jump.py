@@ -1,0 +1,106 @@
+"""`:`: jump to a time (issue 12 §3). The time is read in the zone the table shows (`t`), and the
+cursor goes to the first call at or before it through the listing's random access (seek_time)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta, timezone
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from ...text import sanitize
+from ...timeparse import parse_instant, parse_when
+
+UTC = timezone.utc
+_CLOCK = re.compile(r"^(?:(today|yesterday)\s*)?(?:(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_RELATIVE = re.compile(r"^\d+\s*[smhdw]$")
+EXAMPLES = "14:05, yesterday 09:00, 2026-03-31, 2026-03-31T14:05, 90m"
+
+
+class JumpError(ValueError):
+    pass
+
+
+def _zoned(naive: datetime, utc: bool) -> datetime:
+    """A wall-clock time in the table's zone, as UTC (local: the platform's own offset for it)."""
+    return naive.replace(tzinfo=UTC) if utc else naive.astimezone().astimezone(UTC)
+
+
+def parse_jump(text: str, now: datetime, utc: bool) -> tuple[datetime, str]:
+    """(the instant, how it was read). A clock time alone is the latest one not in the future; a
+    date alone is the end of that day (its newest calls); relative times count back from now."""
+    raw = text.strip()
+    lowered = raw.lower()
+    if not raw:
+        raise JumpError(f"Type a time: {EXAMPLES}")
+    shown = now.astimezone(UTC) if utc else now.astimezone()
+    match = _CLOCK.match(lowered)
+    if match and (match[1] or match[2]):
+        day: date = shown.date() - timedelta(days=1 if match[1] == "yesterday" else 0)
+        hour, minute, second = int(match[2] or 0), int(match[3] or 0), int(match[4] or 0)
+        if hour > 23 or minute > 59 or second > 59:
+            raise JumpError(f"{sanitize(raw, 30)!r} is not a time of day (00:00 to 23:59:59)")
+        when = _zoned(datetime.combine(day, time(hour, minute, second)), utc)
+        if match[1] is None and when > now:
+            when = _zoned(datetime.combine(day - timedelta(days=1), time(hour, minute, second)), utc)
+            return when, "yesterday's (today's is still to come)"
+        return when, ""
+    if _RELATIVE.match(lowered):
+        return parse_when(lowered, now), ""
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            return _zoned(datetime.combine(day, time(23, 59, 59)), utc), "the end of that day"
+        naive = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+        if naive.tzinfo is not None:
+            return (parse_instant(raw) or naive).astimezone(UTC), ""
+        return _zoned(naive, utc), ""
+    except (ValueError, OverflowError):
+        raise JumpError(f"Cannot read {sanitize(raw, 24)!r}: try 14:05 or 2026-03-31") from None
+
+
+class JumpScreen(ModalScreen[tuple[datetime, str] | None]):
+    DEFAULT_CSS = """
+    JumpScreen { align: center middle; }
+    JumpScreen > #jump-dialog {
+        width: 64; max-width: 100%; height: auto; border: round $accent; background: $surface; padding: 0 1;
+    }
+    JumpScreen #jump-title { text-style: bold; }
+    JumpScreen #jump-help { color: $text-muted; }
+    JumpScreen #jump-problem { color: $error; height: auto; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="jump.cancel")]
+
+    def __init__(self, now: datetime, utc: bool) -> None:
+        super().__init__()
+        self.now = now
+        self.utc = utc
+
+    def compose(self) -> ComposeResult:
+        zone = "UTC" if self.utc else (self.now.astimezone().tzname() or "local time")
+        with Vertical(id="jump-dialog"):
+            yield Static(Text("Jump to a time"), id="jump-title")
+            yield Static(Text(f"In {zone} (t switches). E.g. {EXAMPLES}"), id="jump-help")
+            yield Input(placeholder="14:05", id="jump-when")
+            yield Static("", id="jump-problem")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted, "#jump-when")
+    def _submitted(self, event: Input.Submitted) -> None:
+        try:
+            found = parse_jump(event.value, self.now, self.utc)
+        except (JumpError, ValueError) as exc:
+            self.query_one("#jump-problem", Static).update(Text(sanitize(str(exc), 200)))
+            return
+        self.dismiss(found)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
