@@ -307,7 +307,7 @@ class MergedSource:
         is the row, and a run starts there with those counts as its cursors."""
         async with self._lock:
             await asyncio.gather(*(self._start(s) for s in self.sources if s not in self._failed()))
-            counts = await self._counts(second_after(when))
+            counts = await self._counts(second_after(when), rows=True)
             row = sum(counts)
             if self.complete:
                 self._run_from(row, counts)
@@ -317,14 +317,15 @@ class MergedSource:
             await self._fill(row, row + 1, lambda: None)
             return row
 
-    async def _counts(self, cut: datetime) -> list[int]:
-        """Per source, its calls at or after `cut` (a failed source: those it has already listed)."""
+    async def _counts(self, cut: datetime, *, rows: bool = False) -> list[int]:
+        """Per source, its calls at or after `cut` (a failed source: those it has already listed);
+        `rows`: with the rows that follow (a jump shows them)."""
         failed = self._failed()
 
         async def count(source: PagedSource) -> int:
             if source in failed:
                 return next((r for r in range(source.count) if _older(source.row(r), cut)), source.count)
-            return await source.count_from(cut)
+            return await source.count_from(cut, rows=rows)
 
         return list(await asyncio.gather(*(count(s) for s in self.sources)))
 

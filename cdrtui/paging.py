@@ -491,11 +491,12 @@ class PagedSource:
             self._landings.popitem(last=False)
         return row
 
-    async def count_from(self, cut: datetime) -> int:
-        """How many rows started at or after `cut`: the row where the calls older than it begin."""
+    async def count_from(self, cut: datetime, *, rows: bool = False) -> int:
+        """How many rows started at or after `cut`: the row where the calls older than it begin.
+        `rows`: load the rows from there too (a page instead of one row, in the same request)."""
         await self.start()
         if self.mode is Mode.DIRECT:
-            counted = await self._count_direct(cut)
+            counted = await (self._seek_direct(cut) if rows else self._count_direct(cut))
             if counted is not None:
                 return counted
         if self.mode is Mode.DIRECT:
