@@ -294,3 +294,23 @@ async def test_the_status_line_is_written_when_the_browser_mounts():
     finally:
         gate.set()
         sim.stop()
+
+
+async def test_the_table_takes_its_colours_from_the_theme(sims):
+    """Status colours were hard-coded Rich styles: a theme could not restyle the table."""
+    app = make_app(sims, ["portsip"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: loaded(app))
+        table = table_of(app)
+        row = next(r for r in range(table.source.count) if table.source.row(r).status.value == "answered")
+        table.move_cursor(row + 1 if row + 1 < table.source.count else 0)
+
+        def answered_colour():
+            table.refresh()
+            strip = table.render_line(row - int(table.scroll_offset.y) + 1)
+            return next(seg.style.color for seg in strip if "answered" in seg.text)
+
+        first = answered_colour()
+        app.theme = "nord" if app.theme != "nord" else "gruvbox"
+        await pilot.pause()
+        assert answered_colour() != first

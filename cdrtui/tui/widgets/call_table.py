@@ -56,22 +56,8 @@ DIRECTION_TEXT = {
     Direction.INTERNAL: "↔ int",
     Direction.UNKNOWN: "?",
 }
-STATUS_STYLE = {
-    Status.ANSWERED: Style(color="green"),
-    Status.MISSED: Style(color="yellow"),
-    Status.BUSY: Style(color="magenta"),
-    Status.FAILED: Style(color="red"),
-    Status.IN_PROGRESS: Style(color="cyan", bold=True),
-    Status.UNKNOWN: Style(dim=True),
-}
-HEADER_STYLE = Style(bold=True, underline=True)
 PLAIN = Style()
-DIM = Style(dim=True)
-WARN = Style(color="yellow", bold=True)
-ERROR_STYLE = Style(color="red")
-CURSOR = Style(reverse=True)
 FRESH = Style(bgcolor="dark_green")  # live mode: a call that just arrived (tui/live.py)
-CELL_STYLE = {"mark": WARN, "provider": DIM}  # others: PLAIN (status: STATUS_STYLE)
 ELLIPSIS = "…"
 
 NUMBER_MIN = 14  # From and To each get this much (most numbers, "+442073218064") before extras stay
@@ -178,9 +164,29 @@ def zone_name(utc: bool) -> str:
 class CallTable(ScrollView, can_focus=True):
     """The call list. Line 0 is a sticky header; row r is drawn on line r - scroll_y + 1."""
 
+    # Colours come from the theme through component classes: a theme (or a user's CSS) restyles them.
+    COMPONENT_CLASSES = {
+        "call-table--header",
+        "call-table--cursor",
+        "call-table--dim",
+        "call-table--warning",
+        "call-table--error",
+        *(f"call-table--{status.value.replace('_', '-')}" for status in Status),
+    }
     DEFAULT_CSS = """
     CallTable { background: $surface; overflow-x: hidden; }
     CallTable:focus { background-tint: $foreground 3%; }
+    CallTable > .call-table--header { text-style: bold underline; }
+    CallTable > .call-table--cursor { text-style: reverse; }
+    CallTable > .call-table--dim { text-style: dim; }
+    CallTable > .call-table--warning { color: $warning; text-style: bold; }
+    CallTable > .call-table--error { color: $error; }
+    CallTable > .call-table--answered { color: $success; }
+    CallTable > .call-table--missed { color: $warning; }
+    CallTable > .call-table--busy { color: $secondary; }
+    CallTable > .call-table--failed { color: $error; }
+    CallTable > .call-table--in-progress { color: $accent; text-style: bold; }
+    CallTable > .call-table--unknown { text-style: dim; }
     """
 
     BINDINGS = [
@@ -221,6 +227,7 @@ class CallTable(ScrollView, can_focus=True):
         self._columns: list[Column] = []
         self._columns_width = 0
         self._strips: LRUCache[tuple[int, bool], Strip] = LRUCache(400)
+        self._style_cache: dict[str, Style] | None = None
         self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
         self.empty_text = "No calls."  # painted when the listing is complete and empty
         # Calls known better than their listing row (details gave PortSIP's cost), by (provider, id).
@@ -307,6 +314,21 @@ class CallTable(ScrollView, can_focus=True):
             self._strips.clear()
         return self._columns
 
+    def _styles(self) -> dict[str, Style]:
+        """The component classes as Rich styles, read once per theme (every cell would be slow)."""
+        if self._style_cache is None:
+            names = ["header", "cursor", "dim", "warning", "error", *(s.value for s in Status)]
+            self._style_cache = {
+                name: self.get_component_rich_style(f"call-table--{name.replace('_', '-')}", partial=True)
+                for name in names
+            }
+        return self._style_cache
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._style_cache = None  # a new theme: new colours, and the cached strips have the old ones
+        self._strips.clear()
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         if y == 0:
@@ -318,7 +340,7 @@ class CallTable(ScrollView, can_focus=True):
         row = int(self.scroll_offset.y) + y - 1
         source = self.source
         if source is not None and row == 0 and source.count == 0 and source.complete and source.row_error(0) is None:
-            return Strip([Segment(fit("  " + self.empty_text, width), DIM)], width)
+            return Strip([Segment(fit("  " + self.empty_text, width), self._styles()["dim"])], width)
         if source is None or row > source.count or (row == source.count and source.row_error(row) is None):
             return Strip.blank(width)  # past the end, unless the listing stopped there on an error
         selected = row == self.cursor
@@ -338,12 +360,12 @@ class CallTable(ScrollView, can_focus=True):
         segments = []
         for i, col in enumerate(self.columns()):
             if i:
-                segments.append(Segment(" ", HEADER_STYLE))
+                segments.append(Segment(" ", self._styles()["header"]))
             text = col.title
             if col.key == "time":
                 zone = zone_name(self.utc)
                 text = f"Started ({zone})" if col.width >= SHORT_TIME else f"Start {zone}"
-            segments.append(Segment(fit(text, col.width, col.right), HEADER_STYLE))
+            segments.append(Segment(fit(text, col.width, col.right), self._styles()["header"]))
         return Strip(segments).adjust_cell_length(width)
 
     def _render_row(self, row: int, selected: bool, width: int) -> Strip | None:
@@ -358,11 +380,14 @@ class CallTable(ScrollView, can_focus=True):
             if error is None:
                 return None
             text = f"⚠ {sanitize(error, 200)} — press r to retry"
-            style = ERROR_STYLE + CURSOR if selected else ERROR_STYLE
+            styles = self._styles()
+            style = styles["error"] + styles["cursor"] if selected else styles["error"]
             return Strip([Segment(set_cell_size(text, width), style)], width)
         # Neighbouring cells of one style become one segment (6 a row, not 19): every segment costs
         # again in each frame's styling, so a full-screen page-down paints noticeably faster.
-        gap = CURSOR if selected else FRESH if self.fresh is not None and self.fresh(row) else PLAIN
+        styles = self._styles()
+        cell_style = {"mark": styles["warning"], "provider": styles["dim"]}
+        gap = styles["cursor"] if selected else FRESH if self.fresh is not None and self.fresh(row) else PLAIN
         segments: list[Segment] = []
         texts: list[str] = []
         run_style = gap
@@ -381,7 +406,7 @@ class CallTable(ScrollView, can_focus=True):
         for i, col in enumerate(self.columns()):
             if i:
                 put(" ", gap)
-            style = STATUS_STYLE[call.status] if col.key == "status" else CELL_STYLE.get(col.key, PLAIN)
+            style = styles[call.status.value] if col.key == "status" else cell_style.get(col.key, PLAIN)
             text = fit(cell_text(call, col.key, self.utc, col.width, year), col.width, col.right)
             put(text, style + gap if gap is not PLAIN else style)
             length += col.width + (1 if i else 0)
@@ -390,7 +415,8 @@ class CallTable(ScrollView, can_focus=True):
 
     def _placeholder(self, row: int, selected: bool, width: int) -> Strip:
         text = "  ······  loading" if row % 10 == 0 else "  ······"
-        return Strip([Segment(set_cell_size(text, width), DIM + CURSOR if selected else DIM)], width)
+        dim = self._styles()["dim"]
+        return Strip([Segment(set_cell_size(text, width), dim + self._styles()["cursor"] if selected else dim)], width)
 
     # -- cursor -----------------------------------------------------------------------------------
     def _refresh_row(self, row: int) -> None:
