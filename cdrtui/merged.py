@@ -54,6 +54,7 @@ class MergedSource:
         self._bg: asyncio.Task[None] | None = None
         self._wanted: tuple[int, int, Callable[[], None]] | None = None
         self._lock = asyncio.Lock()
+        self._epochs = [s.epoch for s in sources]
         self.error: CdrError | None = None
 
     # -- facts ------------------------------------------------------------------------------------
@@ -173,6 +174,7 @@ class MergedSource:
                     pass  # that source pauses; the others go on
             on_done()
         while self._wanted is None:
+            self._renumbered()
             known = self.count
             if self.complete:
                 stop = min(stop, known)
@@ -181,6 +183,8 @@ class MergedSource:
                 break
             grew = await self._reach(missing[0])
             on_done()
+            if self._renumbered():
+                continue  # what was merged meanwhile used the old numbers
             if not grew:
                 break
         # The rows themselves may have left their sources' caches: load those pages.
@@ -308,6 +312,8 @@ class MergedSource:
         async with self._lock:
             await asyncio.gather(*(self._start(s) for s in self.sources if s not in self._failed()))
             counts = await self._counts(second_after(when), rows=True)
+            while self._renumbered():
+                counts = await self._counts(second_after(when), rows=True)
             row = sum(counts)
             if self.complete:
                 self._run_from(row, counts)
@@ -382,6 +388,20 @@ class MergedSource:
                 ends.append(int(call.started_at.timestamp()))
         return (min(ends), max(ends)) if ends else None
 
+    def _renumbered(self) -> bool:
+        """A source renumbered its rows (it found its provider ignoring a filter): merge again."""
+        epochs = [s.epoch for s in self.sources]
+        if epochs == self._epochs:
+            return False
+        self._epochs = epochs
+        self._clear()
+        return True
+
+    def _clear(self) -> None:
+        self._runs = [_Run(0, [0] * len(self.sources))]
+        self._tail_src, self._tail_row = array("b"), array("q")
+        self._prev = None
+
     def forget_errors(self) -> None:
         self.error = None
         # Rows were merged without a failed listing or page: merge again so its calls fall in place.
@@ -389,9 +409,7 @@ class MergedSource:
             if self._bg is not None:
                 self._bg.cancel()
                 self._bg = None  # not done until it runs again: the next request needs a fresh task
-            self._runs = [_Run(0, [0] * len(self.sources))]
-            self._tail_src, self._tail_row = array("b"), array("q")
-            self._prev = None
+            self._clear()
         for source in self.sources:
             source.forget_errors()
 

@@ -163,6 +163,11 @@ class PagedSource:
             return self.stream.total
         return self._total
 
+    @property
+    def epoch(self) -> int:
+        """Changes when the rows are renumbered (an ignored filter turned direct access into a scan)."""
+        return self._epoch
+
     def _ignored(self, was_stable: bool) -> None:
         """The provider ignored a filter: its total counts rows that don't match, so read the
         listing in order instead (newest first: an ignored date filter still stops early)."""

@@ -182,6 +182,7 @@ class UnpodNoRecordings(Unpod):
 async def test_has_recording_on_a_listing_that_cannot_tell_is_empty_at_once(sims, wanted):
     sim = sims["unpod"]
     async with UnpodNoRecordings(sim.credentials(), base_url=sim.base_url) as provider:
+        assert Unpod.spec.recordings_in_listing is False  # the real client says so too
         before = provider.state.requests
         source = PagedSource(provider, CallFilter(has_recording=wanted), snapshot=CLOCK)
         await source.ensure(0, 100)
@@ -234,3 +235,14 @@ def test_the_fast_predicate_agrees_with_matches():
         for only in [*names, flt.active()]:
             ok = predicate(flt, only)
             assert [ok(c) for c in calls] == [flt.matches(c, only) for c in calls], (flt, only)
+
+
+def test_calls_unpod_has_recording_says_why_it_is_empty_without_reading_the_history(sims):
+    sim = sims["unpod"]
+    before = sim.sim.hits["/api/v2/platform/call-logs/"]
+    out, err = io.StringIO(), io.StringIO()
+    with mock.patch.dict(os.environ, sim.env()), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(["calls", "unpod", "--has-recording", "--format", "jsonl"])
+    assert code == 0 and out.getvalue() == ""
+    assert f"unpod: {NO_RECORDINGS_NOTICE}" in err.getvalue()
+    assert sim.sim.hits["/api/v2/platform/call-logs/"] == before

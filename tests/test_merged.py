@@ -145,3 +145,30 @@ async def test_a_million_row_merge_dragged_to_the_middle_costs_a_few_requests(pr
     finally:
         for provider in providers:
             await provider.aclose()
+
+
+async def test_a_provider_caught_ignoring_its_filter_still_merges_exactly_the_matching_rows(private):
+    from cdrtui.model import CallFilter, Direction
+    from cdrtui.simulators.core import Knobs
+
+    liar = private("portsip", 600, knobs=Knobs(ignore_params={"filter", "$filter"}))
+    honest = private("voipstudio", 900)
+    providers = [provider_for(liar), provider_for(honest)]
+    try:
+        history = await sorted_history(providers)  # no filter: nothing to ignore
+        since = history[1100].started_at
+        want = [c.id for c in history if c.started_at >= since and c.direction == Direction.OUTBOUND]
+        flt = CallFilter(since=since, direction=Direction.OUTBOUND)  # PortSIP filters both: it renumbers
+        merged = MergedSource([PagedSource(p, flt, snapshot=CLOCK, page_size=100) for p in providers])
+        merged.request(0, 40, lambda: None)
+        await merged._bg
+        merged.request(10**9, 10**9 + 40, lambda: None)  # End: the liar's last page shows old calls
+        await merged._bg
+        assert merged.sources[0].mode == "scan" and merged.complete
+        for top in range(0, merged.count, 100):  # scrolled through, a screen at a time
+            merged.request(top, top + 100, lambda: None)
+            await merged._bg
+        assert [merged.row(r).id for r in range(merged.count)] == want
+    finally:
+        for provider in providers:
+            await provider.aclose()
