@@ -70,10 +70,7 @@ def normalise(raw: dict[str, Any], zone_name: str, currency: str | None) -> dict
         status = "missed"
     else:
         status = "failed"
-    if active or not legs:
-        provider_status = None
-    else:
-        provider_status = _code(answered[0] if answered else unanswered[0])
+    provider_status = _code(unanswered[0]) if unanswered else None  # design.md §2.1, literally
 
     started = _instant(raw["start_date"], zone_name)
     ended = None
