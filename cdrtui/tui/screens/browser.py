@@ -232,7 +232,10 @@ class BrowserScreen(FeatureScreen):
     def session_for_row(self, row: int, call: Call) -> Session | None:
         source = self.source()
         if isinstance(source, MergedSource):
-            index = source.source_index(row)
+            live = self.live_session(row)  # a call live mode put on top (features.py)
+            if live is not None:
+                return live
+            index = source.source_index(row - self.row_offset())
             return self.sessions[index] if index is not None else None
         return self.sessions[self.view]
 

@@ -16,13 +16,14 @@ from ...model import Call, CallFilter
 from ...text import sanitize
 from ..masking import masking, shown_words
 from ..widgets.call_table import CallTable
-from ..widgets.status_line import LABEL, Part
+from ..widgets.status_line import COUNT, LABEL, PROBLEM, Part
 from .base import CdrScreen
 
 if TYPE_CHECKING:
     from ...merged import MergedSource
     from ...paging import PagedSource
     from ..app import CdrApp
+    from ..live import LiveMode
     from ..sessions import Session
     from ..widgets.filter_sidebar import FilterState
 
@@ -35,6 +36,7 @@ class FeatureScreen(CdrScreen[None]):
         Binding("Y", "copy_row", "Copy row as JSON", show=False, id="browser.copy_row"),
         Binding("s", "totals", "Totals", show=False, id="browser.totals"),
         Binding("colon", "jump", "Jump to a time", show=False, id="browser.jump"),
+        Binding("l", "toggle_live", "Live", show=False, id="browser.live"),
     ]
 
     # What BrowserScreen provides.
@@ -49,6 +51,9 @@ class FeatureScreen(CdrScreen[None]):
 
     def _update_status(self) -> None:
         raise NotImplementedError
+
+    live: LiveMode | None = None
+    live_interval: float | None = None  # seconds between live polls (tests make it short)
 
     @property
     def calls_table(self) -> CallTable:
@@ -66,6 +71,12 @@ class FeatureScreen(CdrScreen[None]):
         parts = []
         if masking(self.app):
             parts.append(Part(" MASKED ", "bold black on yellow", LABEL, boxed=True))
+        if self.live is not None:
+            parts.append(Part(" LIVE ", "bold white on dark_green", LABEL, boxed=True))
+            if self.live.problem:
+                parts.append(Part(f"live: ⚠ {self.live.problem}", "yellow", PROBLEM))
+            elif self.live.added:
+                parts.append(Part(f"{self.live.added:,} new since live", "", COUNT))
         return parts
 
     def masking_changed(self) -> None:
@@ -127,7 +138,49 @@ class FeatureScreen(CdrScreen[None]):
 
     def row_offset(self) -> int:
         """Rows the table shows above the source's (live mode's new calls)."""
-        return 0
+        live = self.live
+        if live is None or live.source is None or self.calls_table.source is not live.source:
+            return 0
+        return len(live.source.fresh)
+
+    def live_session(self, row: int) -> Session | None:
+        """The session of a row live mode put on top (None for the listing's own rows)."""
+        return self.live.session_of(row) if self.live is not None and self.row_offset() else None
+
+    # -- live mode ----------------------------------------------------------------------------------
+    def viewed_indexes(self) -> list[int]:
+        return list(range(len(self.sessions))) if self.view < 0 else [self.view]
+
+    def action_toggle_live(self) -> None:
+        from ..live import INTERVAL, LiveMode
+
+        if self.live is None:
+            self.live = LiveMode(self, self.live_interval or INTERVAL)
+            self.run_worker(self.live.run(), group="live", exclusive=True, exit_on_error=False)
+            self.notify("Live: new calls appear on top as they end", timeout=3)
+        else:
+            self.workers.cancel_group(self, "live")
+            self.live = None
+            self.calls_table.fresh = None
+            # The new calls join the listing: its snapshot moves past the last second polled.
+            from ...paging import second_after
+            from ..sessions import view_source
+
+            old = self.sources.pop(self.view, None)
+            if old is not None:
+                self.run_worker(old.aclose(), exit_on_error=False)
+            now = second_after(self.app.clock())  # type: ignore[attr-defined]
+            self.sources[self.view] = view_source(self.sessions, self.view, self.filter, now)
+            self._show_view(keep_row=True)
+            self.notify("Live off", timeout=2)
+        self._update_status()
+
+    def refresh_live_status(self) -> None:
+        if self.is_attached:
+            self._update_status()
+
+    def _show_view(self, keep_row: bool = False) -> None:
+        raise NotImplementedError
 
     def landed(self, when: datetime, how: str, call: Call | None) -> str:
         utc = self.calls_table.utc
@@ -181,6 +234,8 @@ def feature_commands(app: CdrApp, screen: FeatureScreen, titled: Callable[[str, 
     yield SystemCommand(
         titled("Totals: counts, ASR, ACD, cost", "totals"), "For the current view and filter", screen.action_totals
     )
+    live_title = "Live: off" if screen.live is not None else "Live: keep the newest calls coming"
+    yield SystemCommand(titled(live_title, "toggle_live"), "New calls on top as they end", screen.action_toggle_live)
     yield SystemCommand(titled(": Jump to a time", "jump"), "14:05, yesterday 09:00, an ISO date", screen.action_jump)
     yield SystemCommand(
         titled("Copy: number", "copy_number"), "The selected call's number (OSC 52)", screen.action_copy_number

@@ -1,0 +1,176 @@
+"""Live mode (issue 12 §2, `l`): the newest page kept fresh by follow.py's poller. New calls go on
+top of the browser's listing (highlighted a few seconds) without moving the cursor off the call it
+is on; a listed call that was in progress is updated in place once it ends. New calls show once they
+have ended, as `calls --follow` prints them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ..errors import AuthError, CdrError, ConfigError
+from ..follow import Follower
+from ..merged import MergedSource
+from ..model import Call, Status
+from ..paging import PagedSource, SourceStatus
+from ..text import sanitize
+
+if TYPE_CHECKING:
+    from .screens.features import FeatureScreen
+    from .sessions import Session
+
+INTERVAL = 5.0  # seconds between polls (the follower widens it when a provider throttles)
+HIGHLIGHT = 4.0  # seconds a new call stays highlighted
+MARK_ROWS = 2_000  # loaded rows from the top the poller is told about
+
+
+class LiveSource:
+    """The browser's source with the calls that arrived since on top (what the table draws)."""
+
+    def __init__(self, base: PagedSource | MergedSource) -> None:
+        self.base = base
+        self.fresh: list[tuple[Call, int]] = []  # (call, index of its session), newest first
+
+    @property
+    def count(self) -> int:
+        return len(self.fresh) + self.base.count
+
+    @property
+    def complete(self) -> bool:
+        return self.base.complete
+
+    def row(self, row: int) -> Call | None:
+        k = len(self.fresh)
+        return self.fresh[row][0] if row < k else self.base.row(row - k)
+
+    def row_error(self, row: int) -> CdrError | None:
+        k = len(self.fresh)
+        return None if row < k else self.base.row_error(row - k)
+
+    def request(self, start: int, stop: int, on_done: Callable[[], None]) -> None:
+        k = len(self.fresh)
+        self.base.request(max(0, start - k), max(0, stop - k), on_done)
+
+    def status(self) -> SourceStatus:
+        return self.base.status()
+
+
+def loaded_top(source: PagedSource | MergedSource, limit: int = MARK_ROWS) -> list[Call]:
+    """The unbroken run of loaded rows from the top (what the user can see is already listed)."""
+    calls = []
+    for row in range(min(source.count, limit)):
+        call = source.row(row)
+        if call is None:
+            break
+        calls.append(call)
+    return calls
+
+
+class LiveMode:
+    """Polls while on; the screen's table shows `self.source`."""
+
+    def __init__(self, screen: FeatureScreen, interval: float = INTERVAL) -> None:
+        self.screen = screen
+        self.interval = interval
+        self.source: LiveSource | None = None
+        self.followers: list[tuple[int, Follower]] = []
+        self.arrived: dict[tuple[str, str], float] = {}
+        self.problem: str | None = None
+        self.added = 0
+
+    def attach(self) -> None:
+        """Wrap the browser's current source and start pollers for its view and filter."""
+        screen = self.screen
+        base = screen.source()
+        self.source = LiveSource(base)
+        self.arrived.clear()
+        self.added = 0
+        listed = loaded_top(base)
+        starts = [c.started_at for c in listed if c.started_at is not None]
+        # Calls older than the last one loaded are not polled for: they are listed, loaded or not.
+        since = min(starts) if starts else base.status().snapshot
+        if screen.filter.since is not None:
+            since = max(since, screen.filter.since)
+        flt = replace(screen.filter, since=since)
+        clock = screen.app.clock  # type: ignore[attr-defined]
+        self.followers = []
+        for index in screen.viewed_indexes():
+            follower = Follower([screen.sessions[index].provider], flt, interval=self.interval, clock=clock)
+            follower.mark_listed(c for c in listed if c.status is not Status.IN_PROGRESS)
+            self.followers.append((index, follower))
+        table = screen.calls_table
+        table.set_source(self.source, keep_row=True)
+        table.fresh = self.highlighted
+
+    def highlighted(self, row: int) -> bool:
+        source = self.source
+        if source is None or row >= len(source.fresh) or self.screen.calls_table.source is not source:
+            return False
+        call = source.fresh[row][0]
+        return time.monotonic() - self.arrived.get((call.provider, call.id), 0.0) < HIGHLIGHT
+
+    def session_of(self, row: int) -> Session | None:
+        source = self.source
+        if source is None or row >= len(source.fresh):
+            return None
+        return self.screen.sessions[source.fresh[row][1]]
+
+    async def run(self) -> None:
+        while True:
+            if self.source is None or self.screen.calls_table.source is not self.source:
+                self.attach()  # a new view, filter or refresh: follow that one
+            await self.poll_once()
+            await asyncio.sleep(max(f.interval for _, f in self.followers) if self.followers else self.interval)
+
+    async def poll_once(self) -> None:
+        results = await asyncio.gather(*(f.poll() for _, f in self.followers), return_exceptions=True)
+        new: list[tuple[Call, int]] = []
+        problems: list[str] = []
+        for (index, _), result in zip(self.followers, results, strict=True):
+            if isinstance(result, (AuthError, ConfigError)):
+                problems.append(str(result))
+                continue
+            if isinstance(result, BaseException):
+                problems.append(f"{type(result).__name__}")
+                continue
+            problems.extend(f"{who}: {exc}" for who, exc in result.errors)
+            for text in result.notes:
+                self.screen.notify(sanitize(text, 200), timeout=5, markup=False)
+            new.extend((call, index) for call in result.calls)
+        self.problem = sanitize("; ".join(problems), 160) if problems else None
+        if self.screen.calls_table.source is self.source:
+            self.place(new)
+        self.screen.refresh_live_status()
+
+    def place(self, calls: list[tuple[Call, int]]) -> None:
+        """Listed calls updated in place; the others on top, the cursor kept on its call."""
+        source = self.source
+        table = self.screen.calls_table
+        if source is None or not calls:
+            return
+        shown = {(c.provider, c.id) for c, _ in source.fresh}
+        shown.update((c.provider, c.id) for c in loaded_top(source.base))
+        inserted = []
+        for call, index in calls:
+            key = (call.provider, call.id)
+            if key in shown:
+                table.know_better(call)  # it was in progress when listed
+            else:
+                inserted.append((call, index))
+                self.arrived[key] = time.monotonic()
+        if not inserted:
+            return
+        inserted.sort(key=lambda pair: pair[0].started_at.timestamp() if pair[0].started_at else 0.0, reverse=True)
+        source.fresh[:0] = inserted
+        self.added += len(inserted)
+        had_rows = source.count > len(inserted)
+        top = table.scroll_offset.y
+        table.rows_arrived()
+        if had_rows:
+            table.cursor = table.cursor + len(inserted)
+        if top > 0:  # reading further down: the rows on screen stay where they are
+            table.scroll_to(y=top + len(inserted), animate=False, immediate=True)
+        self.screen.set_timer(HIGHLIGHT + 0.1, table.rows_arrived)  # the highlight fades
