@@ -211,10 +211,9 @@ def test_table_cuts_long_text_and_keeps_the_id_whole() -> None:
     writer.write(Call(provider="p", id="i" * 30, started_at=None, from_="1234567890123456789012", cost=12.5))
     writer.close()
     line = out.getvalue().splitlines()[1]
-    assert "123456789012345678  " in line
-    assert "1234567890123456789" not in line
-    assert "     12.5000 ?  " in line
-    assert line.endswith("i" * 30)
+    cells = ["?" + " " * 19, "unknown ", "123456789012345678", " " * 18, "unknown    ", "0:00    "]
+    cells += ["   12.5000 ?  ", "p" + " " * 9, "   ", "i" * 30]
+    assert line == "  ".join(cells)
 
 
 def test_make_writer_picks_the_format() -> None:
@@ -330,3 +329,83 @@ def test_write_stream_limit_and_no_progress_callback() -> None:
     assert asyncio.run(write_stream(aiter_of([call_at(0, "1")]), plain, limit=0)) == 0
     assert plain.events == ["c"]
     assert asyncio.run(write_stream(aiter_of([call_at(0, "1")] * 3), FakeWriter())) == 3
+
+
+def test_headers_go_out_at_once_unless_lazy() -> None:
+    table = io.StringIO()
+    TableWriter(table).close()
+    assert table.getvalue() == TABLE_HEADER
+    made = io.StringIO()
+    make_writer("csv", made).close()
+    assert made.getvalue() == HEADER
+    made_table = io.StringIO()
+    make_writer("table", made_table).close()
+    assert made_table.getvalue() == TABLE_HEADER
+
+
+def test_table_cuts_a_huge_value_at_200_characters() -> None:
+    out = io.StringIO()
+    writer = TableWriter(out, lazy=True)
+    writer.write(Call(provider="p", id="7" * 250, started_at=None))
+    writer.close()
+    assert out.getvalue().rstrip("\n").endswith("  " + "7" * 200 + "…")
+
+
+def test_numeric_ids_rank_above_text_ids_even_zero() -> None:
+    calls = [call_at(0, "a"), call_at(0, "0"), call_at(0, "")]
+    assert [c.id for c in sorted(calls, key=order_key, reverse=True)] == ["0", "a", ""]
+
+
+def test_tie_sorted_yields_a_second_before_reading_further() -> None:
+    consumed: list[str] = []
+
+    async def source() -> AsyncIterator[Call]:
+        for call in [call_at(5, "1"), call_at(5, "2"), call_at(4, "3"), call_at(3, "4"), call_at(2, "5")]:
+            consumed.append(call.id)
+            yield call
+
+    async def first_two() -> list[str]:
+        stream = tie_sorted(source())
+        got = [(await anext(stream)).id, (await anext(stream)).id]
+        await stream.aclose()  # type: ignore[attr-defined]
+        return got
+
+    assert asyncio.run(first_two()) == ["2", "1"]
+    assert consumed == ["1", "2", "3"]  # one call past the second, not the whole stream
+
+
+def test_merge_keeps_the_stream_order_on_equal_keys() -> None:
+    def same(provider: str) -> list[Call]:
+        return [Call(provider=provider, id="5", started_at=T0), Call(provider=provider, id="4", started_at=T0)]
+
+    async def run() -> list[str]:
+        merged = merge_newest_first([aiter_of(same("a")), aiter_of(same("b")), aiter_of(same("c"))])
+        return [f"{c.provider}{c.id}" async for c in merged]
+
+    assert asyncio.run(run()) == ["a5", "b5", "c5", "a4", "b4", "c4"]
+
+
+def test_write_stream_flushes_a_quarter_second_after_the_last_flush(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from cdrtui import export
+
+    readings = iter([0.0, 0.25, 0.8, 1.0])  # start, row 500, row 1000, row 1500
+    monkeypatch.setattr(export, "time", types.SimpleNamespace(monotonic=lambda: next(readings)))
+    _, writer, progress = run_stream(1500)
+    assert progress == [500, 1000, 1500, 1500]
+    flushed_after = [writer.events[i - 1] for i, e in enumerate(writer.events) if e == "c" and i > 100]
+    # 0.25 s after the start is not more than 0.25 s; 0.8 s is; 1.0 s is only 0.2 s after that flush.
+    assert flushed_after == ["w999", "w1499"]
+
+
+def test_write_stream_stops_reading_at_the_limit() -> None:
+    consumed: list[str] = []
+
+    async def source() -> AsyncIterator[Call]:
+        for i in range(100):
+            consumed.append(str(i))
+            yield call_at(0, str(i))
+
+    assert asyncio.run(write_stream(source(), FakeWriter(), limit=3)) == 3
+    assert consumed == ["0", "1", "2", "3"]
