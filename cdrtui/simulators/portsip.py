@@ -313,6 +313,7 @@ class PortSIPSim(Simulator):
         anchor: datetime | None = None,
         records: list[dict[str, Any]] | None = None,
         token_lifetime: float = 1800,
+        token_uses: int | None = None,
         gap_s: float | None = None,
         two_factor: bool = False,
         username: str = "admin",
@@ -345,6 +346,10 @@ class PortSIPSim(Simulator):
         self.calls = calls
         self.records = records
         self.token_lifetime = token_lifetime
+        # Tokens that die after this many API requests: expiry mid-listing that doesn't depend on
+        # how fast a (possibly busy) machine runs.
+        self.token_uses = token_uses
+        self._uses: dict[str, int] = {}
         self.two_factor = two_factor
         # (username, domain) -> password; "" is the system administrator's domain.
         self.users: dict[tuple[str, str], str] = {(username, domain): password, ("sysadmin", ""): password}
@@ -546,8 +551,13 @@ class PortSIPSim(Simulator):
         header = req.header("authorization") or ""
         if not header.startswith("Bearer "):
             return None
+        token = header[len("Bearer ") :].strip()
         with self._tokens_lock:
-            entry = self._access.get(header[len("Bearer ") :].strip())
+            entry = self._access.get(token)
+            if entry is not None and self.token_uses is not None:
+                self._uses[token] = used = self._uses.get(token, 0) + 1
+                if used > self.token_uses:
+                    return None
         if entry is None or entry[0] < time.monotonic():
             return None
         return entry[1]

@@ -112,7 +112,7 @@ async def test_the_tui_marks_an_unverified_session(ca: trustme.CA) -> None:
         app.sessions[0].provider.verify = False
         async with app.run_test(size=(140, 30)) as pilot:
             started = time.monotonic()
-            while not loaded(app) and time.monotonic() - started < 10:
+            while not loaded(app) and time.monotonic() - started < 60:
                 await pilot.pause(0.05)
             assert loaded(app)
             assert "TLS NOT VERIFIED" in status_text(app)
