@@ -36,7 +36,7 @@ def second_after(when: datetime) -> datetime:
 
 def predicate(flt: CallFilter, names: frozenset[str]) -> Callable[[Call], bool]:
     """`flt.matches(call, names)` as a function built once: dates inline, the rest through matches
-    (matches() costs ~8 µs a call; every streamed row goes through this, ~0.2 µs for dates)."""
+    (matches() costs 4-8 µs a call; every streamed row goes through this: under 0.5 µs for dates)."""
     names = names & flt.active()
     rest = names - {"since", "until"}
     since = flt.since if "since" in names else None

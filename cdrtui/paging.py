@@ -54,6 +54,9 @@ class Mode(str, Enum):
     DIRECT = "direct"
     SCAN = "scan"
 
+    def __str__(self) -> str:
+        return self.value  # printed as the plain word, as the strings it replaces were
+
 
 @dataclass(slots=True)
 class SourceStatus:
