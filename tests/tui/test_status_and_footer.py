@@ -97,3 +97,31 @@ async def test_the_demo_from_the_welcome_screen_starts_on_all_providers(sims, mo
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen))
         assert app.screen.view == -1
+
+
+async def test_with_a_filter_on_the_footer_still_shows_clear_quit_and_help(sims):
+    app = make_app(sims, ["2chat", "unpod"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen) and bool(footer_keys(app)))
+        await pilot.press("slash", "1", "enter", "escape")
+        await wait_for(pilot, lambda: "x" in footer_keys(app))
+        await pilot.pause()
+        keys = footer_keys(app)
+        assert {"x", "q", "?"} <= set(keys)
+        for key in app.screen.query(FooterKey):
+            assert key.region.right <= 80 and key.region.width > 0, key.key
+
+
+async def test_keys_typed_in_one_burst_after_slash_land_in_the_number(sims):
+    """A terminal delivers "/4420⏎" typed fast in one read: the digits reached the table (or the view
+    keys 4 and 2) before "/" had moved the focus."""
+    from textual import events
+
+    app = make_app(sims, ["2chat", "unpod"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen) and bool(app.screen.query("#number")))
+        await wait_for(pilot, lambda: app.screen.focused is app.screen.query_one("CallTable"))
+        for key, char in [("slash", "/"), ("4", "4"), ("4", "4"), ("2", "2"), ("0", "0"), ("enter", "\r")]:
+            app.post_message(events.Key(key, char))  # no pause between them, as the driver does
+        await wait_for(pilot, lambda: app.screen.filter.number == "4420")
+        assert app.screen.view == -1  # 4 and 2 were digits, not views

@@ -35,7 +35,7 @@ class BrowserScreen(FeatureScreen):
     BINDINGS = [
         Binding("f", "toggle_filters", "Filters", id="browser.filters"),
         Binding("slash", "search_number", "Search a number", show=False, id="browser.search"),
-        Binding("x", "clear_filters", "Clear filters", id="browser.clear"),
+        Binding("x", "clear_filters", "Clear", tooltip="Clear every filter", id="browser.clear"),
         Binding("r", "refresh", "Refresh", id="browser.refresh"),
         Binding("t", "toggle_utc", "UTC/local time", show=False, id="browser.utc"),
         Binding("e", "export", "Export", id="browser.export"),
@@ -194,6 +194,16 @@ class BrowserScreen(FeatureScreen):
         else:
             sidebar.apply()
             self.table.focus()
+
+    def open_number_search(self) -> bool:
+        """The search, opened synchronously when the sidebar is built (the table's typeahead)."""
+        for sidebar in self.query(FilterSidebar):
+            if not sidebar.query("#number"):
+                return False  # still mounting: the binding's action waits for it
+            sidebar.display = True
+            sidebar.focus_number()
+            return True
+        return False
 
     async def action_search_number(self) -> None:
         built = list(self.query(FilterSidebar))  # usually prebuilt: no await, so focus moves before the next key

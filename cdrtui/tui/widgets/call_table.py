@@ -484,6 +484,23 @@ class CallTable(ScrollView, can_focus=True):
         if call is not None:
             self.post_message(self.Selected(self, self.cursor, call))
 
+    def on_key(self, event: events.Key) -> None:
+        """Typeahead. Keys read in one burst ("/4420⏎" typed fast) all reach this table before the
+        app handles "/" and moves focus: open the search here, at once, and hand the keys that
+        follow to the input that now has focus, so no digit is lost or taken for a view key."""
+        focused = self.screen.focused
+        if focused is not None and focused is not self:
+            if event.is_printable or event.key in ("enter", "backspace", "escape"):
+                event.stop()
+                event.prevent_default()
+                focused.post_message(events.Key(event.key, event.character))
+            return
+        if event.character == "/":
+            opener = getattr(self.screen, "open_number_search", None)
+            if opener is not None and opener():
+                event.stop()
+                event.prevent_default()
+
     def on_click(self, event: events.Click) -> None:
         if event.y < 1:
             return
