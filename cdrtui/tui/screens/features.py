@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
 from textual.binding import Binding
+from textual.markup import escape
 
+from ...errors import ConfigError
 from ...mask import masked
 from ...model import Call, CallFilter
 from ...text import sanitize
@@ -20,6 +22,7 @@ from ..widgets.status_line import COUNT, LABEL, PROBLEM, Part
 from .base import CdrScreen
 
 if TYPE_CHECKING:
+    from ...config import View
     from ...merged import MergedSource
     from ...paging import PagedSource
     from ..app import CdrApp
@@ -37,6 +40,7 @@ class FeatureScreen(CdrScreen[None]):
         Binding("s", "totals", "Totals", show=False, id="browser.totals"),
         Binding("colon", "jump", "Jump to a time", show=False, id="browser.jump"),
         Binding("l", "toggle_live", "Live", show=False, id="browser.live"),
+        Binding("v", "views", "Saved views", show=False, id="browser.views"),
     ]
 
     # What BrowserScreen provides.
@@ -61,6 +65,52 @@ class FeatureScreen(CdrScreen[None]):
 
     def on_mount(self) -> None:
         self.calls_table.mask = masking(self.app)
+        name = getattr(self.app, "saved_view", None)
+        if name:
+            self.app.saved_view = None  # type: ignore[attr-defined]  # once, at start
+            self.open_view_named(name)
+
+    # -- saved views ----------------------------------------------------------------------------------
+    def action_views(self) -> None:
+        from .views import ViewsScreen, providers_of
+
+        now = self.app.clock()  # type: ignore[attr-defined]
+        screen = ViewsScreen(providers_of(self.sessions, self.view), self.state, now, self.view_label())
+        self.app.push_screen(screen, self._view_chosen)
+
+    def _view_chosen(self, view: View | None) -> None:
+        if view is not None:
+            self.show_saved(view)
+
+    def open_view_named(self, name: str) -> None:
+        from ...views import load_view
+
+        try:
+            view = load_view(name)
+        except ConfigError as exc:
+            self.notify(sanitize(exc, 300), severity="error", timeout=8, markup=False)
+            return
+        self.show_saved(view)
+
+    def show_saved(self, view: View) -> None:
+        from .views import open_view
+
+        note = open_view(self, view)
+        if note:
+            self.notify(note, severity="warning", timeout=6, markup=False)
+        else:
+            self.notify(f"View {view.name!r}", timeout=2, markup=False)
+
+    def open_state(self, state: FilterState) -> None:
+        """Show `state` in the sidebar and list it (the view index is already set)."""
+        from ..widgets.filter_sidebar import FilterSidebar
+
+        for sidebar in self.query(FilterSidebar):
+            sidebar.fill(state)
+        self._set_state(state)
+
+    def _set_state(self, state: FilterState) -> None:
+        raise NotImplementedError
 
     # -- masking ----------------------------------------------------------------------------------
     def filter_words(self) -> list[str]:
@@ -236,6 +286,20 @@ def feature_commands(app: CdrApp, screen: FeatureScreen, titled: Callable[[str, 
     )
     live_title = "Live: off" if screen.live is not None else "Live: keep the newest calls coming"
     yield SystemCommand(titled(live_title, "toggle_live"), "New calls on top as they end", screen.action_toggle_live)
+    yield SystemCommand(titled("Views: save or open", "views"), "Saved provider sets and filters", screen.action_views)
+    try:
+        from ...views import list_views
+
+        saved = list_views()
+    except ConfigError:
+        saved = []
+    for view in saved:
+        name = sanitize(view.name, 64)
+        yield SystemCommand(
+            escape(f"Open view: {name}"),
+            escape(sanitize(", ".join(view.providers) or "all providers", 60)),
+            lambda view=view: screen.show_saved(view),
+        )
     yield SystemCommand(titled(": Jump to a time", "jump"), "14:05, yesterday 09:00, an ISO date", screen.action_jump)
     yield SystemCommand(
         titled("Copy: number", "copy_number"), "The selected call's number (OSC 52)", screen.action_copy_number
