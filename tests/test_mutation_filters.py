@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cdrtui.filters import FilterError, FilterSpec, build_filter
+from cdrtui.filters import LABELS, FilterError, FilterSpec, build_filter
 from cdrtui.model import CallFilter, Direction, Status
 
 UTC = timezone.utc
@@ -164,3 +164,30 @@ def test_filter_error_message_uses_the_words_people_type() -> None:
     )
     assert isinstance(caught.value, ValueError)
     assert str(FilterError({"other": "z"})) == "other: z"
+
+
+def test_labels_are_the_cli_option_names() -> None:
+    # design.md §2: --since, --until, --direction, --status, --number, --min-duration, --has-recording.
+    assert LABELS == {
+        "since": "since",
+        "until": "until",
+        "direction": "direction",
+        "statuses": "status",
+        "number": "number",
+        "min_duration": "min-duration",
+        "has_recording": "has-recording",
+    }
+    problems = {"since": "a", "until": "b", "number": "c", "has_recording": "d"}
+    assert str(FilterError(problems)) == "since: a; until: b; number: c; has-recording: d"
+
+
+def test_more_digits_than_int_reads_is_out_of_range_not_unreadable() -> None:
+    text = "9" * 5000 + "d"  # past Python's int-from-text digit limit
+    assert problems(since=text) == {"since": f"'{'9' * 31}…' is out of range: use a time between 1970 and 2100"}
+
+
+def test_a_spec_is_a_value() -> None:
+    spec = FilterSpec(since="7d")
+    with pytest.raises(AttributeError):
+        spec.since = "1d"  # type: ignore[misc]
+    assert {spec: 1}[FilterSpec(since="7d")] == 1  # hashable, equal by value
