@@ -25,3 +25,16 @@ async def test_moving_the_cursor_after_a_scroll_unpaints_the_old_row(sims):
         await pilot.pause()
         assert table.scroll_offset.y > 0
         assert highlighted_lines(table) == [table.cursor - table.scroll_offset.y + 1]
+
+
+async def test_a_landing_page_keeps_the_strips_of_rows_that_did_not_change(sims):
+    """The cache was wiped whenever any page landed: every visible row was painted again."""
+    app = make_app(sims, ["voipstudio"])
+    async with app.run_test(size=(120, 36)) as pilot:
+        table = app.screen.query_one(CallTable)
+        await wait_for(pilot, lambda: table.source is not None and table.source.row(5) is not None)
+        await pilot.pause()
+        before = table._strips.get((5, False))
+        assert before is not None
+        table.rows_arrived()  # what the source calls when another page lands
+        assert table.render_line(6) is before[1]  # the same strip object: not rendered again

@@ -226,7 +226,10 @@ class CallTable(ScrollView, can_focus=True):
         self.prefetch_screens = prefetch_screens
         self._columns: list[Column] = []
         self._columns_width = 0
-        self._strips: LRUCache[tuple[int, bool], Strip] = LRUCache(400)
+        # (row, selected) -> (what the row showed: its Call or error object and live highlight, the strip).
+        # A landed page only changes rows whose object changed: the others keep their strips.
+        self._strips: LRUCache[tuple[int, bool], tuple[tuple[object, bool], Strip]] = LRUCache(400)
+        self._header_strip: tuple[tuple[bool, int], Strip] | None = None
         self._style_cache: dict[str, Style] | None = None
         self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
         self.empty_text = "No calls."  # painted when the listing is complete and empty
@@ -247,6 +250,7 @@ class CallTable(ScrollView, can_focus=True):
             self.show_provider = show_provider
         self._columns = []
         self._strips.clear()
+        self._header_strip = None
         if not keep_row:
             self.cursor = 0
             self.scroll_to(y=0, animate=False)
@@ -267,8 +271,8 @@ class CallTable(ScrollView, can_focus=True):
         return max(1, self.scrollable_content_region.height - 1)
 
     def rows_arrived(self) -> None:
-        """Called by the source as pages land (same event loop): repaint and tell the screen."""
-        self._strips.clear()
+        """Called by the source as pages land (same event loop): repaint and tell the screen. Cached
+        strips stay: each is checked against its row's current object when painted."""
         self._sync_size()
         if self._follow_end and self.source is not None:
             # End while the end wasn't known: keep the cursor on the last row as the count grows.
@@ -294,6 +298,7 @@ class CallTable(ScrollView, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self._columns = []
         self._strips.clear()
+        self._header_strip = None
         self.virtual_size = Size(self.scrollable_content_region.width, (self.source.count if self.source else 0) + 1)
         self.request_visible()
 
@@ -304,6 +309,7 @@ class CallTable(ScrollView, can_focus=True):
 
     def watch_utc(self) -> None:
         self._strips.clear()
+        self._header_strip = None
         self.refresh()
 
     # -- painting ---------------------------------------------------------------------------------
@@ -312,6 +318,7 @@ class CallTable(ScrollView, can_focus=True):
         if not self._columns or width != self._columns_width:
             self._columns, self._columns_width = layout(width, self.show_provider), width
             self._strips.clear()
+        self._header_strip = None
         return self._columns
 
     def _styles(self) -> dict[str, Style]:
@@ -328,15 +335,14 @@ class CallTable(ScrollView, can_focus=True):
         super().notify_style_update()
         self._style_cache = None  # a new theme: new colours, and the cached strips have the old ones
         self._strips.clear()
+        self._header_strip = None
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         if y == 0:
-            header = self._strips.get((-1, self.utc))  # cleared with the rows on resize and toggles
-            if header is None:
-                header = self._header(width)
-                self._strips.set((-1, self.utc), header)
-            return header
+            if self._header_strip is None or self._header_strip[0] != (self.utc, width):
+                self._header_strip = ((self.utc, width), self._header(width))
+            return self._header_strip[1]
         row = int(self.scroll_offset.y) + y - 1
         source = self.source
         if source is not None and row == 0 and source.count == 0 and source.complete and source.row_error(0) is None:
@@ -345,15 +351,17 @@ class CallTable(ScrollView, can_focus=True):
             return Strip.blank(width)  # past the end, unless the listing stopped there on an error
         selected = row == self.cursor
         key = (row, selected)
-        strip = self._strips.get(key)
-        if strip is None:
-            strip = self._render_row(row, selected, width)
-            if strip is None:  # not loaded: a placeholder, and ask for the rows on screen
-                if not self._load_pending:
-                    self._load_pending = True
-                    self.call_after_refresh(self.request_visible)
-                return self._placeholder(row, selected, width)
-            self._strips.set(key, strip)
+        shown = (source.row(row) or source.row_error(row), self.fresh is not None and self.fresh(row))
+        cached = self._strips.get(key)
+        if cached is not None and cached[0][0] is shown[0] and cached[0][1] == shown[1]:
+            return cached[1]
+        strip = self._render_row(row, selected, width)
+        if strip is None:  # not loaded: a placeholder, and ask for the rows on screen
+            if not self._load_pending:
+                self._load_pending = True
+                self.call_after_refresh(self.request_visible)
+            return self._placeholder(row, selected, width)
+        self._strips.set(key, (shown, strip))
         return strip
 
     def _header(self, width: int) -> Strip:
@@ -451,6 +459,7 @@ class CallTable(ScrollView, can_focus=True):
         """Details told more about a call (PortSIP's cost): its row shows it from now on."""
         self.better[(call.provider, call.id)] = call
         self._strips.clear()
+        self._header_strip = None
         self.refresh()
 
     def move_cursor(self, row: int) -> None:
