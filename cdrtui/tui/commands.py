@@ -30,7 +30,9 @@ def commands_for(app: CdrApp, screen: Screen[object]) -> Iterator[SystemCommand]
     def titled(title: str, action: str) -> str:
         key = key_of(screen, app, action)
         # The palette reads titles as markup: "[r]" would vanish (reverse) and "[/]" raise.
-        return escape(f"{title}  [{key}]" if key else title)
+        # escape() leaves "[Y]" alone (not lowercase, so not a tag to it) and the palette then
+        # drops it: every opening bracket of the key is escaped by hand.
+        return escape(title) + (f"  \\[{escape(key)}]" if key else "")
 
     if isinstance(screen, BrowserScreen):
         for i, session in enumerate(app.sessions):
