@@ -16,6 +16,7 @@ from cdrtui.paging import (
     NO_RECORDINGS_NOTICE,
     STREAM_PAGE_ROWS,
     PagedSource,
+    SourceStatus,
     RecentIds,
     predicate,
     second_after,
@@ -436,7 +437,9 @@ async def test_seek_with_a_counting_provider_is_two_requests() -> None:
     when = calls[123].started_at + timedelta(seconds=30)  # type: ignore[operator]
     row = await source.seek_time(when)
     assert row == 123
-    assert provider.asked == [(0, 1), (12, 10)]
+    # One request: the page of the calls before the time; its total places the row.
+    assert provider.asked == [(0, 10)]
+    assert [source.row(r).id for r in range(123, 133)] == ids(calls[123:133])  # type: ignore[union-attr]
     assert await source.seek_time(SNAP + timedelta(days=1)) == 0
     assert await source.seek_time(SNAP - timedelta(days=365)) == 199
 
@@ -551,3 +554,67 @@ async def test_iter_calls_raises_a_failed_page_and_cancels_the_rest() -> None:
         async for call in source.iter_calls():
             seen.append(call.id)
     assert seen == ids(history(30))
+
+
+def test_mode_and_status_before_the_first_page() -> None:
+    source = PagedSource(Listing(history(5)), snapshot=SNAP)
+    assert str(source.mode) == "pending" and f"{source.mode}" == "pending"
+    assert source.cache_pages == 48
+    status = source.status()
+    assert status.complete is False
+    assert (status.loaded, status.total, status.requests, status.error) == (0, None, 0, None)
+
+
+def test_source_status_defaults_and_fields() -> None:
+    status = SourceStatus(
+        loaded=1,
+        total=None,
+        complete=False,
+        scanned=0,
+        snapshot=SNAP,
+        server_filters=frozenset(),
+        local_filters=frozenset(),
+        mode="scan",
+    )
+    assert (status.error, status.requests, status.server_total, status.at_least, status.notices) == (
+        None,
+        0,
+        None,
+        None,
+        (),
+    )
+    with pytest.raises(AttributeError):
+        status.extra = 1  # type: ignore[attr-defined]
+
+
+async def test_a_filter_ignored_past_the_first_page_turns_direct_access_into_a_scan() -> None:
+    # The first page happens to match min-duration 40; later pages show the provider ignores it.
+    calls = [replace(c, duration_s=60) for c in history(10)] + history(50)[10:]
+    provider = Listing(calls, spec(DATES | {"min_duration"}), honour=DATES)
+    source = PagedSource(provider, CallFilter(min_duration=40), snapshot=SNAP)
+    await source.start()
+    assert (source.mode, source.epoch, source.count) == ("direct", 0, 50)
+    await source.ensure(30, 31)
+    assert source.mode == "scan" and source.epoch == 1
+    assert source.status().notices == ("fake: the provider ignored the min-duration filter; filtering here",)
+    assert await rows_of(source) == [c.id for c in calls if c.duration_s >= 40]
+    assert source.complete and source.count == len([c for c in calls if c.duration_s >= 40])
+
+
+async def test_loaded_never_exceeds_what_the_provider_counted() -> None:
+    source = PagedSource(Listing(history(40), total_bonus=-5), snapshot=SNAP)
+    await source.start()
+    await source.ensure(0, 35)
+    assert source.count == 35
+    assert source.status().loaded == 35
+
+
+async def test_total_before_browsing_and_when_nothing_can_match() -> None:
+    fresh = PagedSource(Listing(history(5)), snapshot=SNAP)
+    assert fresh.total is None
+    provider = Listing(history(30), spec(recordings_in_listing=False))
+    source = PagedSource(provider, CallFilter(has_recording=False), snapshot=SNAP)
+    await source.start()
+    assert source.total == 0 and source.status().total == 0
+    await source.start()
+    assert provider.notices == [NO_RECORDINGS_NOTICE] and provider.asked == []
