@@ -16,8 +16,8 @@ from cdrtui.paging import (
     NO_RECORDINGS_NOTICE,
     STREAM_PAGE_ROWS,
     PagedSource,
-    SourceStatus,
     RecentIds,
+    SourceStatus,
     predicate,
     second_after,
 )
