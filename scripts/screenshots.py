@@ -79,7 +79,11 @@ async def shoot() -> None:
 
         app = app_for([])
         async with app.run_test(size=SIZE) as pilot:
-            app.push_screen(LoginScreen("portsip"))
+            screen = LoginScreen("portsip")
+            app.push_screen(screen)
+            await wait_for(
+                pilot, lambda: bool(screen.query("#store-note")) and bool(str(screen.query_one("#store-note").render()))
+            )
             await pilot.pause(0.3)
             app.save_screenshot(str(OUT / "login.svg"))
         # Browser on All providers, then details of a Voximplant call with a recording, then help.
@@ -88,13 +92,37 @@ async def shoot() -> None:
             await wait_for(pilot, lambda: loaded(app))
             await pilot.pause(0.3)
             app.save_screenshot(str(OUT / "browser.svg"))
+            # The filter sidebar with a filter on: the status line says what is applied.
+            await pilot.press("f")
+            sidebar = app.screen.query_one("#filters")
+            await wait_for(pilot, lambda: sidebar.display)
+            await pilot.click("#status-missed")
+            await wait_for(pilot, lambda: bool(app.screen.filter.statuses) and loaded(app))
+            await pilot.pause(0.3)
+            app.save_screenshot(str(OUT / "filters.svg"))
+            await pilot.press("escape", "x")
+            await wait_for(pilot, lambda: not app.screen.filter.statuses and loaded(app))
+            # Totals for the current view (the panel starts from the rows already loaded).
+            await pilot.press("s")
+            await pilot.pause(0.5)
+            app.save_screenshot(str(OUT / "totals.svg"))
+            await pilot.press("escape")
+            # The export dialog.
+            await pilot.press("e")
+            await pilot.pause(0.3)
+            # The default path is under this run's temporary home: show the usual one instead.
+            app.screen.query_one("#export-path").value = "~/Downloads/cdrtui/cdrtui-all-20261120T174600Z.csv"
+            await pilot.pause(0.1)
+            app.save_screenshot(str(OUT / "export.svg"))
+            await pilot.press("escape")
             await pilot.press("2")
             await wait_for(pilot, lambda: loaded(app))
             table = app.screen.table
             row = next(r for r in range(table.source.count) if table.source.row(r).recording_urls)
             table.move_cursor(row)
             await pilot.press("enter")
-            await pilot.pause(1.0)
+            await wait_for(pilot, lambda: getattr(app.screen, "details", None) is not None)
+            await pilot.pause(0.3)
             app.save_screenshot(str(OUT / "details.svg"))
             await pilot.press("escape")
             await pilot.press("question_mark")

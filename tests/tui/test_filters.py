@@ -131,3 +131,14 @@ async def test_x_clears_every_filter_and_an_empty_result_says_so(sims):
         assert app.screen.query_one(FilterSidebar).query_one("#number", Input).value == ""
         await wait_for(pilot, lambda: loaded(app))
         assert "filter:" not in status_of(app)
+
+
+async def test_ctrl_l_in_the_sidebar_clears_every_filter(sims):
+    app = make_app(sims, ["portsip"])
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, lambda: loaded(app))
+        await pilot.press("slash", "4", "enter")
+        assert app.screen.filter.number == "4"
+        await pilot.press("ctrl+l")  # from inside the number input (ctrl+x would cut text there)
+        assert app.screen.state == FilterState()
+        assert app.screen.query_one(FilterSidebar).query_one("#number", Input).value == ""

@@ -138,7 +138,9 @@ class BrowserScreen(FeatureScreen):
         if action == "view_all":
             return len(self.sessions) > 1  # one provider: nothing to merge, so not offered
         if action == "clear_filters":
-            return self.state.active  # offered only when there is something to clear
+            # Offered when there is something to clear; in the sidebar its ctrl+l does it (x is typed).
+            in_sidebar = self.focused is not None and any(isinstance(n, FilterSidebar) for n in self.focused.ancestors)
+            return self.state.active and not in_sidebar
         return True
 
     def action_view_all(self) -> None:

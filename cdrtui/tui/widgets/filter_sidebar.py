@@ -122,8 +122,10 @@ class FilterSidebar(VerticalScroll, can_focus=False):
     FilterSidebar #filter-keys { width: 100%; height: auto; color: $text-muted; margin-top: 1; }
     """
     BINDINGS = [
-        Binding("escape", "leave", "Back to calls", id="filters.leave"),
-        Binding("ctrl+x", "clear", "Clear filters", id="filters.clear"),
+        Binding(
+            "escape", "leave", "Back", tooltip="Back to the calls (applies what the form shows)", id="filters.leave"
+        ),
+        Binding("ctrl+l", "clear", "Clear all", tooltip="Clear every filter", id="filters.clear"),
     ]
 
     class Changed(Message):
@@ -159,7 +161,7 @@ class FilterSidebar(VerticalScroll, can_focus=False):
         with Horizontal(classes="heading"):
             yield Checkbox("Only with recording", id="has-recording")
         yield Static("", id="filter-problem")
-        yield Static(Text("Enter applies · Esc back to calls · ctrl+x clears all"), id="filter-keys")
+        yield Static(Text("Enter applies · Esc back to calls · ctrl+l clears all"), id="filter-keys")
 
     def on_mount(self) -> None:
         if self.state != FilterState():
