@@ -13,9 +13,10 @@ from typing import Any, ClassVar, Literal
 
 import httpx
 
+from ..errors import ConfigError
 from ..model import Call, CallFilter, Page
 from ..timeparse import UTC, parse_hms, parse_instant
-from .http import ApiError, HttpClient, RetryPolicy, TransportState
+from .http import ApiError, EnvelopeReader, HttpClient, RetryPolicy, TransportState
 
 # Whether calls being parsed keep the provider's record (`Call.raw`). The details view shows it; a
 # streaming export never does, and it is most of a call's memory, so `PagedSource.iter_calls` turns
@@ -175,6 +176,36 @@ class Provider(abc.ABC):
         if self._http is None:
             self._http = self.make_http()
         return self._http
+
+    def credential(self, name: str, *, how: str, allow_spaces: bool = False, required: bool = True) -> str:
+        """A credential as it goes into a header: trimmed, present (or ConfigError saying `how` to set
+        it), and nothing a header can't carry (non-ASCII, control characters, spaces)."""
+        spec_field = next(f for f in self.spec.fields if f.name == name)
+        value = (self.credentials.get(name) or "").strip()
+        where = f" ({spec_field.env})" if spec_field.env else ""
+        if not value:
+            if required:
+                raise ConfigError(f"no {spec_field.label.lower()}: {how}", self.id)
+            return ""
+        if not (value.isascii() and value.isprintable()) or (not allow_spaces and " " in value):
+            raise ConfigError(f"the {spec_field.label.lower()}{where} has spaces or characters it can't have", self.id)
+        return value
+
+    def client(self, envelope: EnvelopeReader, *, cls: type[HttpClient] | None = None, **kw: Any) -> HttpClient:
+        """The provider's HttpClient with what every provider passes: base URL, TLS, retry policy,
+        shared transport state, its concurrency limit and its secrets (plus `extra_secrets`)."""
+        extra = kw.pop("extra_secrets", ())
+        return (cls or HttpClient)(
+            self.id,
+            self.base_url,
+            envelope,
+            verify=self.verify,
+            policy=self.policy,
+            state=self.state,
+            secrets=[*self.secrets(), *extra],
+            max_connections=self.spec.max_concurrency,
+            **kw,
+        )
 
     @abc.abstractmethod
     def make_http(self) -> HttpClient:

@@ -358,16 +358,7 @@ class PortSIP(Provider):
         self.auth = TokenAuth(
             form, self._post_token, lambda token: self.http.add_secret(token), origin=_origin(self.base_url)
         )
-        return HttpClient(
-            self.id,
-            self.base_url,
-            read_errors,
-            auth=self.auth,
-            verify=self.verify,
-            policy=self.policy,
-            secrets=self.secrets(),
-            state=self.state,
-        )
+        return self.client(read_errors, auth=self.auth)
 
     async def _post_token(self, form: dict[str, str]) -> Any:
         return await self.http.request_json("POST", TOKEN_PATH, data=form, auth=None)

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
-from ..errors import AuthError, BadResponse, ConfigError, NotFound, ProviderError, RateLimited
+from ..errors import AuthError, BadResponse, NotFound, ProviderError, RateLimited
 from ..model import Call, CallFilter, Direction, Page, Status
 from .base import CallDetails, CostLine, CredentialField, Fields, Provider, ProviderSpec, Recording, kept, stable_id
 from .http import ApiError, HttpClient, RetryPolicy, has_list
@@ -113,11 +113,7 @@ class TwoChat(Provider):
         **kwargs: Any,
     ) -> None:
         super().__init__(credentials, **kwargs)
-        key = (self.credentials.get("api_key") or "").strip()
-        if not key:
-            raise ConfigError(f"no API key: set {API_KEY_ENV} or run `cdrtui login 2chat`", self.id)
-        if not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
-            raise ConfigError(f"the API key in {API_KEY_ENV} has spaces or characters an API key can't have", self.id)
+        key = self.credential("api_key", how=f"set {API_KEY_ENV} or run `cdrtui login 2chat`")
         self.credentials["api_key"] = key
         self._page_rows = 0  # the longest page seen: the server's page size, or less
         self.budget = RateBudget(
@@ -132,16 +128,10 @@ class TwoChat(Provider):
         self._lock = asyncio.Lock()
 
     def make_http(self) -> HttpClient:
-        return TwoChatHttp(
-            self.id,
-            self.base_url,
+        return self.client(
             _envelope,
+            cls=TwoChatHttp,
             headers={"X-User-API-Key": self.credentials["api_key"], "Accept": "application/json"},
-            verify=self.verify,
-            policy=self.policy,
-            secrets=self.secrets(),
-            max_connections=self.spec.max_concurrency,
-            state=self.state,
             budget=self.budget,
             on_wait=self._waited,
         )

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
-from ..errors import AuthError, BadResponse, ConfigError, ProviderError
+from ..errors import AuthError, BadResponse, ProviderError
 from ..model import Call, CallFilter, Direction, Page, Status
 from .base import CallDetails, CredentialField, Fields, Provider, ProviderSpec, kept, stable_id
 from .http import ApiError, HttpClient, Kind, has_list, kind_for_status
@@ -46,10 +46,6 @@ NO_DETAIL = (
     "Unpod's call-logs API has no per-call detail, recordings or costs: this is the record as the listing returned it."
 )
 NO_RECORDINGS = "not available from this API (Unpod's call logs carry no recordings)"
-
-
-def _header_safe(value: str) -> bool:
-    return value.isascii() and value.isprintable()
 
 
 def envelope(status: int, body: Any) -> ApiError | None:
@@ -107,18 +103,9 @@ class Unpod(Provider):
         super().__init__(credentials, **kwargs)
         token = (self.credentials.get("token") or "").strip()
         if token[:6].lower() == "token ":  # pasted with the scheme word
-            token = token[6:].strip()
-        handle = (self.credentials.get("org_handle") or "").strip()
-        if not token:
-            raise ConfigError(f"no API token: set CDRTUI_UNPOD_TOKEN ({TOKEN_HELP})", self.id)
-        if not _header_safe(token) or " " in token:
-            raise ConfigError("the API token (CDRTUI_UNPOD_TOKEN) has spaces or characters a key cannot have", self.id)
-        if not handle:
-            raise ConfigError(f"no organisation handle: set CDRTUI_UNPOD_ORG_HANDLE ({HANDLE_HELP})", self.id)
-        if not _header_safe(handle):
-            raise ConfigError(
-                "the organisation handle (CDRTUI_UNPOD_ORG_HANDLE) has characters a header cannot carry", self.id
-            )
+            self.credentials["token"] = token[6:]
+        token = self.credential("token", how=f"set CDRTUI_UNPOD_TOKEN ({TOKEN_HELP})")
+        handle = self.credential("org_handle", how=f"set CDRTUI_UNPOD_ORG_HANDLE ({HANDLE_HELP})", allow_spaces=True)
         self.token, self.org_handle = token, handle
         # Users paste the documented base URL; the API paths are taken from the host root.
         for suffix in ("/api/v2/platform", "/api/v2", "/api"):
@@ -130,16 +117,7 @@ class Unpod(Provider):
         return [*super().secrets(), self.token]
 
     def make_http(self) -> HttpClient:
-        return HttpClient(
-            self.id,
-            self.base_url,
-            envelope,
-            headers={"Authorization": f"Token {self.token}", "Accept": "application/json"},
-            verify=self.verify,
-            policy=self.policy,
-            secrets=self.secrets(),
-            state=self.state,
-        )
+        return self.client(envelope, headers={"Authorization": f"Token {self.token}", "Accept": "application/json"})
 
     def server_side(self, flt: CallFilter) -> frozenset[str]:
         # call_type only knows inbound/outbound; internal runs locally.

@@ -43,10 +43,6 @@ _SORT_WORD = re.compile(r"\bsort\b", re.IGNORECASE)  # a 400 naming it: "Validat
 _COMBINED = re.compile(r"^(\d+):(\S+)$")  # "user_id:token", as the official queue-api stores it
 
 
-def _header_safe(value: str) -> bool:
-    return value.isascii() and value.isprintable() and " " not in value
-
-
 def _utc_text(when: datetime) -> str:
     """A filter date, 'YYYY-MM-DD HH:MM:SS' UTC, rounded up: calldate has whole seconds."""
     when = when if when.tzinfo else when.replace(tzinfo=UTC)
@@ -98,13 +94,8 @@ class VoIPstudio(Provider):
         user_id = (self.credentials.get("user_id") or "").strip()
         combined = _COMBINED.match(token)
         if combined and not user_id:
-            user_id, token = combined.groups()
-        if not token:
-            raise ConfigError(f"no API token: set CDRTUI_VOIPSTUDIO_TOKEN ({TOKEN_HELP})", self.id)
-        if not _header_safe(token):
-            raise ConfigError(
-                "the API token (CDRTUI_VOIPSTUDIO_TOKEN) has spaces or characters a token cannot have", self.id
-            )
+            user_id, self.credentials["token"] = combined.groups()
+        token = self.credential("token", how=f"set CDRTUI_VOIPSTUDIO_TOKEN ({TOKEN_HELP})")
         if user_id and not user_id.isdigit():
             raise ConfigError("the user id (CDRTUI_VOIPSTUDIO_USER_ID) must be a number, e.g. 482913", self.id)
         self.token, self.user_id = token, user_id or None
@@ -124,16 +115,7 @@ class VoIPstudio(Provider):
             headers, extra = {"Authorization": f"Basic {basic}"}, [basic]
         else:
             headers, extra = {"X-Auth-Token": self.token}, []
-        return HttpClient(
-            self.id,
-            self.base_url,
-            self.envelope,
-            headers=headers,
-            verify=self.verify,
-            policy=self.policy,
-            secrets=[*self.secrets(), *extra],
-            state=self.state,
-        )
+        return self.client(self.envelope, headers=headers, extra_secrets=extra)
 
     def envelope(self, status: int, body: Any) -> ApiError | None:
         """`{"message", "errors": […]}` on 4xx/5xx, and on a 200 that carries no data."""

@@ -204,15 +204,8 @@ class Voximplant(Provider):
         self._info_lock = asyncio.Lock()
 
     def make_http(self) -> HttpClient:
-        return HttpClient(
-            PROVIDER,
-            self.base_url,
-            read_envelope,
-            auth=ServiceAccountAuth(self.account, lambda: self.clock()),
-            secrets=[*self.secrets(), self.account.pem],
-            verify=self.verify,
-            policy=self.policy,
-            state=self.state,
+        return self.client(
+            read_envelope, auth=ServiceAccountAuth(self.account, lambda: self.clock()), extra_secrets=[self.account.pem]
         )
 
     # -- account ---------------------------------------------------------------------------------

@@ -663,8 +663,9 @@ async def test_the_listing_knows_every_calls_recordings_with_one_request_per_pag
 async def test_has_recording_is_exact_at_one_lookup_per_page() -> None:
     sim = make_sim(calls=600)
     async with client(sim) as provider:
-        source = PagedSource(provider, CallFilter(has_recording=True), snapshot=ANCHOR + timedelta(minutes=1))
-        source.size = 100
+        source = PagedSource(
+            provider, CallFilter(has_recording=True), snapshot=ANCHOR + timedelta(minutes=1), page_size=100
+        )
         with_rec = [c async for c in source.iter_calls()]
         without = [
             c
