@@ -176,6 +176,7 @@ class Config:
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> keys, for App.set_keymap
     default_profile: str | None = None
     views: dict[str, View] = field(default_factory=dict)  # saved views (views.py)
+    columns: list[str] = field(default_factory=list)  # the call table's columns, in order (empty: all)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Config:
@@ -196,7 +197,10 @@ class Config:
         if not isinstance(raw_views, dict):
             raise ConfigError(f"{path}: [views] must be a table")
         views = {str(name): View.from_toml(str(name), value, path) for name, value in raw_views.items()}
-        return cls(path, profiles, keys, default if isinstance(default, str) else None, views)
+        columns = data.get("columns") or []
+        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+            raise ConfigError(f"{path}: columns must be a list of column names")
+        return cls(path, profiles, keys, default if isinstance(default, str) else None, views, columns)
 
     @classmethod
     def load_lenient(cls, path: Path | None = None) -> tuple[Config, str | None]:
@@ -210,6 +214,8 @@ class Config:
         data: dict[str, Any] = {}
         if self.default_profile:
             data["default_profile"] = self.default_profile
+        if self.columns:
+            data["columns"] = list(self.columns)
         if self.keys:
             data["keys"] = dict(self.keys)
         data["profiles"] = {name: p.to_toml() for name, p in sorted(self.profiles.items())}

@@ -41,6 +41,7 @@ class FeatureScreen(CdrScreen[None]):
         Binding("colon", "jump", "Jump to a time", show=False, id="browser.jump"),
         Binding("l", "toggle_live", "Live", show=False, id="browser.live"),
         Binding("v", "views", "Saved views", show=False, id="browser.views"),
+        Binding("c", "columns", "Columns", show=False, id="browser.columns"),
     ]
 
     # What BrowserScreen provides.
@@ -65,10 +66,37 @@ class FeatureScreen(CdrScreen[None]):
 
     def on_mount(self) -> None:
         self.calls_table.mask = masking(self.app)
+        config = getattr(self.app, "config", None)
+        self.calls_table.order = list(config.columns) if config is not None else []
         name = getattr(self.app, "saved_view", None)
         if name:
             self.app.saved_view = None  # type: ignore[attr-defined]  # once, at start
             self.open_view_named(name)
+
+    # -- columns --------------------------------------------------------------------------------------
+    def action_columns(self) -> None:
+        from .columns import ColumnsScreen
+
+        self.app.push_screen(ColumnsScreen(self.calls_table.order), self._columns_chosen)
+
+    def _columns_chosen(self, order: list[str] | None) -> None:
+        from ...config import Config
+
+        if order is None:
+            return
+        table = self.calls_table
+        table.order = order
+        table.set_source(table.source, keep_row=True)  # lays the columns out again
+        try:
+            config = Config.load()
+            config.columns = order
+            config.save()
+        except (ConfigError, OSError) as exc:
+            self.notify(f"Columns applied, not saved: {sanitize(exc, 200)}", severity="warning", markup=False)
+            return
+        if getattr(self.app, "config", None) is not None:
+            self.app.config.columns = order  # type: ignore[attr-defined]
+        self.notify("Columns saved" if order else "Every column, saved", timeout=2)
 
     # -- saved views ----------------------------------------------------------------------------------
     def action_views(self) -> None:
@@ -286,6 +314,9 @@ def feature_commands(app: CdrApp, screen: FeatureScreen, titled: Callable[[str, 
     )
     live_title = "Live: off" if screen.live is not None else "Live: keep the newest calls coming"
     yield SystemCommand(titled(live_title, "toggle_live"), "New calls on top as they end", screen.action_toggle_live)
+    yield SystemCommand(
+        titled("Columns: show, hide, reorder", "columns"), "Saved in config.toml", screen.action_columns
+    )
     yield SystemCommand(titled("Views: save or open", "views"), "Saved provider sets and filters", screen.action_views)
     try:
         from ...views import list_views

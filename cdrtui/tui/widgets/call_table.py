@@ -6,7 +6,7 @@ Every cell is a plain Segment of sanitised text: provider strings are never pars
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
@@ -69,8 +69,9 @@ FULL_TIME, SHORT_TIME, TINY_TIME = 19, 16, 11
 SHRINK_ORDER = ("cost", "rec", "time", "dir", "duration", "status", "minutes")
 
 
-def layout(width: int, show_provider: bool) -> list[Column]:
-    """Fixed widths from the schema (never measured from rows). From/To share what is left."""
+def layout(width: int, show_provider: bool, order: Sequence[str] = ()) -> list[Column]:
+    """Fixed widths from the schema (never measured from rows). From/To share what is left.
+    `order`: the columns chosen, in order (screens/columns.py); empty: every one."""
     dropped: set[str] = set()
     time_w, dir_w = FULL_TIME, 5
 
@@ -88,6 +89,9 @@ def layout(width: int, show_provider: bool) -> list[Column]:
         if show_provider:
             cols.append(Column("provider", "Provider", 10))
         cols.append(Column("rec", "Rec", 3))
+        if order:
+            rank = {key: i for i, key in enumerate(order)}
+            cols = sorted((c for c in cols if c.key == "mark" or c.key in rank), key=lambda c: rank.get(c.key, -1))
         return [c for c in cols if c.key not in dropped]
 
     def spare(cols: list[Column]) -> int:
@@ -106,7 +110,7 @@ def layout(width: int, show_provider: bool) -> list[Column]:
         else:
             dropped.add(step)
         cols = build()
-    number = max(4, spare(cols) // 2)
+    number = max(4, spare(cols) // max(1, sum(c.key in ("from", "to") for c in cols)))
     return [Column(c.key, c.title, number if c.key in ("from", "to") else c.width, c.right) for c in cols]
 
 
@@ -239,6 +243,7 @@ class CallTable(ScrollView, can_focus=True):
         self._follow_end = False
         self._last_count = -1
         self.mask = False  # screen sharing: rows drawn masked (tui/masking.py)
+        self.order: list[str] = []  # the columns chosen, in order; empty: every one (screens/columns.py)
         self.fresh: Callable[[int], bool] | None = None  # live mode: rows to highlight (tui/live.py)
 
     # -- source -----------------------------------------------------------------------------------
@@ -316,7 +321,7 @@ class CallTable(ScrollView, can_focus=True):
     def columns(self) -> list[Column]:
         width = self.scrollable_content_region.width  # changes when the scrollbar comes and goes
         if not self._columns or width != self._columns_width:
-            self._columns, self._columns_width = layout(width, self.show_provider), width
+            self._columns, self._columns_width = layout(width, self.show_provider, self.order), width
             self._strips.clear()
         self._header_strip = None
         return self._columns
