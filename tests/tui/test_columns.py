@@ -82,3 +82,16 @@ def test_snapshot_columns(snap_compare, sims, width, height) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(width, height), run_before=chooser)
+
+
+async def test_o_says_why_the_rows_are_not_sorted_per_provider(sims) -> None:
+    app = make_app(sims, ["2chat", "unpod"])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        order = [app.screen.query_one(CallTable).source.row(r).id for r in range(5)]
+        await pilot.press("o")
+        await pilot.pause()
+        note = next(n.message for n in app._notifications if n.title == "Sort")
+        assert "not offered" in note and "2chat documents no sort order" in note
+        assert "unpod sorts by start, end or talk time" in note
+        assert [app.screen.query_one(CallTable).source.row(r).id for r in range(5)] == order  # untouched

@@ -21,6 +21,8 @@ NEW_KEYS = {
     "browser.jump": "colon",
     "browser.live": "l",
     "browser.views": "v",
+    "browser.columns": "c",
+    "browser.sort": "o",
 }
 
 
@@ -53,6 +55,6 @@ async def test_help_and_palette_list_every_new_key(sims) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.screen.query(CallTable))
         titles = [Content.from_markup(c.title).plain for c in commands_for(app, app.screen)]
-        for wanted in ("[m]", "[y]", "[Y]", "[s]", "[:]", "[l]", "[v]"):
+        for wanted in ("[m]", "[y]", "[Y]", "[s]", "[:]", "[l]", "[v]", "[c]", "[o]"):
             assert any(t.endswith(wanted) for t in titles), wanted
         assert any(t.startswith(": Jump to a time") for t in titles)

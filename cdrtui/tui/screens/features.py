@@ -42,6 +42,7 @@ class FeatureScreen(CdrScreen[None]):
         Binding("l", "toggle_live", "Live", show=False, id="browser.live"),
         Binding("v", "views", "Saved views", show=False, id="browser.views"),
         Binding("c", "columns", "Columns", show=False, id="browser.columns"),
+        Binding("o", "sort", "Sort by a column", show=False, id="browser.sort"),
     ]
 
     # What BrowserScreen provides.
@@ -97,6 +98,11 @@ class FeatureScreen(CdrScreen[None]):
         if getattr(self.app, "config", None) is not None:
             self.app.config.columns = order  # type: ignore[attr-defined]
         self.notify("Columns saved" if order else "Every column, saved", timeout=2)
+
+    def action_sort(self) -> None:
+        from .sorting import why_not
+
+        self.notify(why_not(self.viewed_sessions()), title="Sort", timeout=12, markup=False)
 
     # -- saved views ----------------------------------------------------------------------------------
     def action_views(self) -> None:
@@ -317,6 +323,7 @@ def feature_commands(app: CdrApp, screen: FeatureScreen, titled: Callable[[str, 
     yield SystemCommand(
         titled("Columns: show, hide, reorder", "columns"), "Saved in config.toml", screen.action_columns
     )
+    yield SystemCommand(titled("Sort by a column", "sort"), "Where the providers can sort", screen.action_sort)
     yield SystemCommand(titled("Views: save or open", "views"), "Saved provider sets and filters", screen.action_views)
     try:
         from ...views import list_views

@@ -1,0 +1,34 @@
+"""`o`: sorting by a column (issue 12 §6) is offered only where the provider sorts the whole listing
+server-side; cdrtui pages the newest-first order alone, so for now `o` says why not, per provider.
+(Sorting only the loaded rows would put every call not yet loaded out of order.)"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ...text import sanitize
+from ..sessions import Session
+
+# What each API documents (/work/shared/providers/*.md): the order it can return a listing in.
+SERVER_SORT = {
+    "voipstudio": "sorts by any field (sort/dir)",
+    "unpod": "sorts by start, end or talk time",
+    "portsip": "sorts by any field (orderby)",
+    "voximplant": "sorts by start time only",
+    "2chat": "documents no sort order",
+}
+
+
+def why_not(sessions: Sequence[Session]) -> str:
+    """One paragraph: what each provider in the view could do, and why the table stays newest first."""
+    seen: list[str] = []
+    for session in sessions:
+        what = SERVER_SORT.get(session.provider_id, "documents no sort order")
+        line = f"{sanitize(session.label, 30)} {what}"
+        if line not in seen:
+            seen.append(line)
+    return (
+        "Sorting by a column is not offered: the table pages each provider newest first, the one order "
+        "every listing here can be read in without gaps, and sorting only the loaded rows would misplace "
+        f"the calls not loaded yet. {'; '.join(seen)}. End goes to the oldest call."
+    )
