@@ -221,6 +221,7 @@ async def test_a_too_hopeful_total_is_corrected_on_the_last_page() -> None:
     await source.ensure(30, 31)
     assert source.count == 35
     assert source.row(34).id == calls[34].id  # type: ignore[union-attr]
+    assert source.row(35) is None  # past the short last page
     assert source.row(40) is None
 
 
@@ -245,6 +246,7 @@ async def test_a_failed_page_is_an_error_row_until_forgotten() -> None:
     provider.fail[2] = ProviderError("page down", "fake")
     await source.ensure(20, 21)
     assert source.row(20) is None
+    assert source.error is not None
     assert "page down" in str(source.row_error(25))
     assert source.row_error(5) is None
     asked = len(provider.asked)
@@ -288,8 +290,9 @@ async def test_scan_mode_filters_locally_and_finds_the_end() -> None:
     await source.start()
     assert source.mode == "scan" and not source.complete
     assert source.status().total is None
-    await source.scan_until(5)
-    assert source.count >= 5 and not source.complete
+    await source.scan_until(11)  # pages 0 and 1 hold exactly 11 matches: no third page
+    assert source.count == 11 and not source.complete
+    assert provider.asked == [(0, 10), (1, 10)]
     assert await rows_of(source) == want
     status = source.status()
     assert (status.loaded, status.total, status.complete, status.scanned) == (len(want), len(want), True, 95)
@@ -440,6 +443,7 @@ async def test_seek_with_a_counting_provider_is_two_requests() -> None:
     # One request: the page of the calls before the time; its total places the row.
     assert provider.asked == [(0, 10)]
     assert [source.row(r).id for r in range(123, 133)] == ids(calls[123:133])  # type: ignore[union-attr]
+    assert source.row(133) is None  # past the rows the jump loaded
     assert await source.seek_time(SNAP + timedelta(days=1)) == 0
     assert await source.seek_time(SNAP - timedelta(days=365)) == 199
 
