@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import replace
 from typing import Any
 
-from ..mask import mask_number, masked
+from ..mask import KEEP, mask_number, masked
 from ..model import Call
-from ..providers.base import CallDetails
+from ..providers.base import CallDetails, Recording
 
 HIDDEN = {"masked": "hidden while numbers are masked (m shows them)"}
 _NUMBER_WORD = re.compile(r"^(number ~)(.*)$")
@@ -41,6 +41,27 @@ def shown_details(app: object, details: CallDetails) -> CallDetails:
     legs = [replace(leg, from_=mask_number(leg.from_), to=mask_number(leg.to)) for leg in details.legs]
     raw: Any = HIDDEN["masked"]
     return replace(details, call=masked(details.call), legs=legs, raw=raw, trace=None, extra=dict(HIDDEN))
+
+
+def shown_recordings(app: object, call: Call, recordings: list[Recording]) -> list[Recording]:
+    """Recordings as drawn: the call's numbers masked where a label or link spells them (PortSIP's
+    file names do). Display only: downloads use the real links."""
+    if not masking(app):
+        return recordings
+    swaps: dict[str, str] = {}
+    for number in (call.from_, call.to):
+        digits = "".join(ch for ch in number or "" if ch.isdigit())
+        if len(digits) > KEEP:
+            swaps[digits] = mask_number(digits) or ""
+            if number and number != digits:
+                swaps[number] = mask_number(number) or ""
+
+    def scrub(text: str) -> str:
+        for real in sorted(swaps, key=len, reverse=True):
+            text = text.replace(real, swaps[real])
+        return text
+
+    return [replace(rec, label=scrub(rec.label), url=scrub(rec.url)) for rec in recordings]
 
 
 async def masked_stream(calls: AsyncIterator[Call]) -> AsyncIterator[Call]:

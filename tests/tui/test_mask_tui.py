@@ -132,3 +132,23 @@ async def test_copy_and_export_are_masked_too(sims, tmp_path: Path) -> None:
         assert len(lines) == 1000
         first = next(r for r in lines if r["id"] == call.id)
         assert first["from"] == row["from"] and all("•" in r["from"] for r in lines if r["from"] and len(r["from"]) > 5)
+
+
+def test_recording_links_are_masked_for_display_only() -> None:
+    from types import SimpleNamespace
+
+    from cdrtui.model import Call, Direction, Status
+    from cdrtui.providers.base import Recording
+    from cdrtui.tui.masking import shown_recordings
+
+    call = Call(
+        provider="portsip", id="1", started_at=None, answered_at=None, ended_at=None,
+        direction=Direction.INBOUND, status=Status.ANSWERED, from_="+442073218064", to="101",
+        duration_s=0, billable_s=None, cost=None, currency=None,
+    )  # fmt: skip
+    real = [Recording("https://pbx.example/rec/20260331_442073218064_101.wav", "rec 442073218064")]
+    shown = shown_recordings(SimpleNamespace(mask=True), call, real)
+    assert "442073218064" not in shown[0].url + shown[0].label and "8064" in shown[0].url
+    assert shown[0].url.endswith("_101.wav")  # an extension is no one's phone number
+    assert real[0].url == "https://pbx.example/rec/20260331_442073218064_101.wav"  # downloads use this
+    assert shown_recordings(SimpleNamespace(mask=False), call, real) is real

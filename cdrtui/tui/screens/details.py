@@ -31,7 +31,7 @@ from ...errors import AuthError, CdrError
 from ...model import Call
 from ...providers.base import CallDetails, CostLine, Leg, Recording
 from ...text import sanitize, sanitize_block
-from ..masking import shown_call, shown_details
+from ..masking import shown_call, shown_details, shown_recordings
 from ..sessions import Session
 from .base import CdrScreen
 
@@ -418,6 +418,7 @@ class DetailsScreen(CdrScreen[None]):
         self._show_call(self.call)
         if self.details is not None:
             self._show_details(self.details)
+        self._paint_recordings()
 
     def _recordings_heading(self, count: int | None = None) -> Text:
         text = Text()
@@ -435,7 +436,8 @@ class DetailsScreen(CdrScreen[None]):
     def _paint_recordings(self) -> None:
         widget = self.query_one(RecordingList)
         if self.recordings:
-            widget.update(recording_lines(self.recordings, self.selected))
+            shown = shown_recordings(self.app, self.call, self.recordings)  # masked for display only
+            widget.update(recording_lines(shown, self.selected))
             self.query_one("#recordings-scroll", VerticalScroll).scroll_to(
                 y=max(0, self.selected * 2 - 2), animate=False
             )
