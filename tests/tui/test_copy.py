@@ -8,7 +8,7 @@ import json
 from textual.content import Content
 
 from cdrtui.tui.commands import commands_for
-from cdrtui.tui.screens.help import binding_groups
+from cdrtui.tui.screens.help import _rows, binding_groups
 from cdrtui.tui.widgets.call_table import CallTable
 from support import make_app, wait_for
 
@@ -20,7 +20,7 @@ NEW_KEYS = {
     "browser.totals": "s",
     "browser.jump": "colon",
     "browser.live": "l",
-    "browser.views": "v",
+    "browser.saved_views": "v",
     "browser.columns": "c",
     "browser.sort": "o",
 }
@@ -51,6 +51,9 @@ async def test_help_and_palette_list_every_new_key(sims) -> None:
     ids = {b.id: b.key for _, bindings in binding_groups() for b in bindings}
     for binding_id, key in NEW_KEYS.items():
         assert ids.get(binding_id) == key, binding_id
+    rows = {description for _, bindings in binding_groups() for _, description, _ in _rows(bindings)}
+    wanted = {"Mask numbers", "Copy number", "Copy row as JSON", "Totals", "Jump to a time", "Live", "Saved views"}
+    assert wanted | {"Columns", "Sort by a column"} <= rows  # each a row of its own in help
     app = make_app(sims, ["2chat", "unpod"])
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.screen.query(CallTable))

@@ -40,7 +40,7 @@ class FeatureScreen(CdrScreen[None]):
         Binding("s", "totals", "Totals", show=False, id="browser.totals"),
         Binding("colon", "jump", "Jump to a time", show=False, id="browser.jump"),
         Binding("l", "toggle_live", "Live", show=False, id="browser.live"),
-        Binding("v", "views", "Saved views", show=False, id="browser.views"),
+        Binding("v", "views", "Saved views", show=False, id="browser.saved_views"),
         Binding("c", "columns", "Columns", show=False, id="browser.columns"),
         Binding("o", "sort", "Sort by a column", show=False, id="browser.sort"),
     ]

@@ -32,7 +32,7 @@ def binding_groups() -> list[tuple[str, list[Binding]]]:
         ("Everywhere", _bindings(CdrApp)),
         ("Call list", _bindings(CallTable)),
         ("Browser", _bindings(BrowserScreen)),
-        ("Browser: totals, time, live, views, copy", _bindings(FeatureScreen)),
+        ("Browser: totals, jump, live, views, columns, copy", _bindings(FeatureScreen)),
         ("Filter sidebar (Enter applies a typed value)", _bindings(FilterSidebar)),
         ("Call details", _bindings(DetailsScreen)),
         ("Login form", _bindings(LoginScreen)),
