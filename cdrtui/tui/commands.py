@@ -27,7 +27,10 @@ def key_of(screen: Screen[object], app: CdrApp, action: str) -> str:
 def commands_for(app: CdrApp, screen: Screen[object]) -> Iterator[SystemCommand]:
     from .screens.browser import BrowserScreen
 
+    covered: set[str] = set()  # actions with an entry of their own (dynamic titles, session names)
+
     def titled(title: str, action: str) -> str:
+        covered.add(action)
         key = key_of(screen, app, action)
         # The palette reads titles as markup: "[r]" would vanish (reverse) and "[/]" raise.
         # escape() leaves "[Y]" alone (not lowercase, so not a tag to it) and the palette then
@@ -46,28 +49,47 @@ def commands_for(app: CdrApp, screen: Screen[object]) -> Iterator[SystemCommand]
             yield SystemCommand(
                 titled("View: All providers", "view_all"), "Every profile, merged newest first", screen.action_view_all
             )
-        yield SystemCommand(
-            titled("Refresh", "refresh"), "Retry failed pages, or move the snapshot to now", screen.action_refresh
-        )
-        yield SystemCommand(
-            titled("Filters: show/hide", "toggle_filters"), "The filter sidebar", screen.action_toggle_filters
-        )
-        yield SystemCommand(
-            titled("Filters: number search", "search_number"), "Find calls by number", screen.action_search_number
-        )
-        yield SystemCommand(
-            titled("Time: UTC / local", "toggle_utc"), "Show start times in UTC or local time", screen.action_toggle_utc
-        )
-        yield SystemCommand(
-            titled("Export: CSV or JSONL", "export"), "Write the current filter to a file", screen.action_export
-        )
         from .screens.features import feature_commands
 
         yield from feature_commands(app, screen, titled)
     yield SystemCommand(titled("Help: keys", "help"), "Every key binding", app.action_help)
+    yield from binding_commands(app, screen, covered)
 
     from .screens.welcome import WelcomeScreen
 
     yield SystemCommand(
         "Login: add a provider profile", "Open the welcome screen", lambda: app.push_screen(WelcomeScreen())
     )
+
+
+# Palette group titles, by the first part of a binding's id ("browser.export" → "Browser").
+GROUPS = {
+    "app": "App",
+    "browser": "Browser",
+    "table": "Calls",
+    "filters": "Filters",
+    "details": "Details",
+    "login": "Login",
+    "export": "Export",
+    "welcome": "Welcome",
+}
+
+
+def binding_commands(app: CdrApp, screen: Screen[object], covered: set[str]) -> Iterator[SystemCommand]:
+    """An entry for every binding usable here that has an id and is shown or explained (a tooltip),
+    read from the live bindings: a new key appears in the palette without a hand-written list."""
+    seen: set[str] = set()
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        if not binding.id or binding.id in seen or binding.action in covered or not active.enabled:
+            continue
+        if not (binding.show or binding.tooltip) or binding.action in ("command_palette", "help"):
+            continue
+        seen.add(binding.id)
+        group = GROUPS.get(binding.id.split(".")[0], binding.id.split(".")[0].title())
+        key = app.get_key_display(binding)
+        title = escape(f"{group}: {binding.description}") + (f"  \\[{escape(key)}]" if key else "")
+        node, action = active.node, binding.action
+        yield SystemCommand(
+            title, escape(binding.tooltip or binding.description), lambda n=node, a=action: app.run_action(a, n)
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.command import CommandPalette
 from textual.content import Content
 
@@ -37,7 +39,7 @@ async def test_palette_lists_commands_with_their_keys(sims):
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen))
         titles = [Content.from_markup(command.title).plain for command in commands_for(app, app.screen)]
-        assert "Refresh  [r]" in titles and "Filters: number search  [/]" in titles
+        assert "Browser: Refresh  [r]" in titles and "Browser: Search a number  [/]" in titles
         await pilot.press("ctrl+p")
         await pilot.press(*"number")
         await pilot.pause(0.3)
@@ -49,3 +51,19 @@ def test_help_lists_the_sidebar_keys():
 
     ids = {b.id for _, bindings in binding_groups() for b in bindings}
     assert {"filters.leave", "filters.clear", "browser.clear"} <= ids
+
+
+async def test_the_palette_is_derived_from_the_live_bindings(sims):
+    """Remapped keys show, and a key added to a screen appears without a hand-written entry."""
+    config = Config(Path("unused.toml"), keys={"browser.export": "E"})
+    app = make_app(sims, ["2chat"], config=config)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        commands = {Content.from_markup(c.title).plain: c for c in commands_for(app, app.screen)}
+        assert "Browser: Export  [E]" in commands
+        assert "Browser: UTC/local time  [t]" in commands
+        assert commands["Browser: UTC/local time  [t]"].help == "Start times in UTC or local time"
+        assert not any(title.startswith("Calls: Up") for title in commands)  # hidden, unexplained keys stay out
+        app.call_later(commands["Browser: UTC/local time  [t]"].callback)
+        await pilot.pause()
+        assert app.screen.query_one(CallTable).utc

@@ -33,12 +33,23 @@ class BrowserScreen(FeatureScreen):
     # The footer shows few keys so that q and ? stay visible at 80 columns; help and the palette
     # list every one.
     BINDINGS = [
-        Binding("f", "toggle_filters", "Filters", id="browser.filters"),
-        Binding("slash", "search_number", "Search a number", show=False, id="browser.search"),
+        Binding("f", "toggle_filters", "Filters", tooltip="Show or hide the filter sidebar", id="browser.filters"),
+        Binding(
+            "slash", "search_number", "Search a number", show=False, tooltip="Find calls by number", id="browser.search"
+        ),
         Binding("x", "clear_filters", "Clear", tooltip="Clear every filter", id="browser.clear"),
-        Binding("r", "refresh", "Refresh", id="browser.refresh"),
-        Binding("t", "toggle_utc", "UTC/local time", show=False, id="browser.utc"),
-        Binding("e", "export", "Export", id="browser.export"),
+        Binding(
+            "r", "refresh", "Refresh", tooltip="Retry failed pages, or move the snapshot to now", id="browser.refresh"
+        ),
+        Binding(
+            "t",
+            "toggle_utc",
+            "UTC/local time",
+            show=False,
+            tooltip="Start times in UTC or local time",
+            id="browser.utc",
+        ),
+        Binding("e", "export", "Export", tooltip="Write the current filter to CSV or JSONL", id="browser.export"),
         Binding("a", "view_all", "All", id="browser.all"),
         *[Binding(str(n), f"view({n - 1})", f"View {n}", show=False, id=f"browser.view{n}") for n in range(1, 10)],
     ]
