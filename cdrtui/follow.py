@@ -65,6 +65,7 @@ class Follower:
         self.lookback = lookback
         self.watches = [_Watch(p) for p in providers]
         self.polls = 0
+        self.on_in_progress: Callable[[Call], None] | None = None  # the TUI's live mode shows them (tui/live.py)
 
     def mark_listed(self, calls: Iterable[Call] = ()) -> None:
         """Calls already shown (the `--since` listing): never handed out again, and the first poll
@@ -109,6 +110,8 @@ class Follower:
                     continue
                 if call.status is Status.IN_PROGRESS:
                     watch.pending[call.id] = call.started_at
+                    if self.on_in_progress is not None:
+                        self.on_in_progress(call)
                     continue
                 watch.pending.pop(call.id, None)
                 watch.seen[call.id] = call.started_at

@@ -1,7 +1,7 @@
 """Live mode (issue 12 §2, `l`): the newest page kept fresh by follow.py's poller. New calls go on
-top of the browser's listing (highlighted a few seconds) without moving the cursor off the call it
-is on; a listed call that was in progress is updated in place once it ends. New calls show once they
-have ended, as `calls --follow` prints them."""
+top of the browser's listing as soon as they are seen, in progress or ended (highlighted a few
+seconds), without moving the cursor off the call it is on; a call shown in progress is updated in
+place as it goes on and when it ends."""
 
 from __future__ import annotations
 
@@ -80,6 +80,7 @@ class LiveMode:
         self.arrived: dict[tuple[str, str], float] = {}
         self.problem: str | None = None
         self.added = 0
+        self._going: list[tuple[Call, int]] = []  # in-progress calls the last poll saw
 
     def attach(self) -> None:
         """Wrap the browser's current source and start pollers for its view and filter."""
@@ -100,6 +101,7 @@ class LiveMode:
         for index in screen.viewed_indexes():
             follower = Follower([screen.sessions[index].provider], flt, interval=self.interval, clock=clock)
             follower.mark_listed(c for c in listed if c.status is not Status.IN_PROGRESS)
+            follower.on_in_progress = lambda call, index=index: self._going.append((call, index))
             self.followers.append((index, follower))
         table = screen.calls_table
         table.set_source(self.source, keep_row=True)
@@ -126,8 +128,9 @@ class LiveMode:
             await asyncio.sleep(max(f.interval for _, f in self.followers) if self.followers else self.interval)
 
     async def poll_once(self) -> None:
+        self._going = []
         results = await asyncio.gather(*(f.poll() for _, f in self.followers), return_exceptions=True)
-        new: list[tuple[Call, int]] = []
+        new: list[tuple[Call, int]] = list(self._going)
         problems: list[str] = []
         for (index, _), result in zip(self.followers, results, strict=True):
             if isinstance(result, (AuthError, ConfigError)):
@@ -146,31 +149,43 @@ class LiveMode:
         self.screen.refresh_live_status()
 
     def place(self, calls: list[tuple[Call, int]]) -> None:
-        """Listed calls updated in place; the others on top, the cursor kept on its call."""
+        """Calls already shown updated in place; the others join the new calls on top (newest
+        first), the cursor kept on its call and, when scrolled down, the rows on screen kept put."""
         source = self.source
         table = self.screen.calls_table
         if source is None or not calls:
             return
-        shown = {(c.provider, c.id) for c, _ in source.fresh}
-        shown.update((c.provider, c.id) for c in loaded_top(source.base))
-        inserted = []
+        fresh_at = {(c.provider, c.id): i for i, (c, _) in enumerate(source.fresh)}
+        listed = {(c.provider, c.id) for c in loaded_top(source.base)}
+        inserted: dict[tuple[str, str], tuple[Call, int]] = {}
         for call, index in calls:
             key = (call.provider, call.id)
-            if key in shown:
+            if key in fresh_at:
+                source.fresh[fresh_at[key]] = (call, source.fresh[fresh_at[key]][1])
+            elif key in listed:
                 table.know_better(call)  # it was in progress when listed
             else:
-                inserted.append((call, index))
+                inserted[key] = (call, index)
                 self.arrived[key] = time.monotonic()
         if not inserted:
+            table.rows_arrived()
             return
-        inserted.sort(key=lambda pair: pair[0].started_at.timestamp() if pair[0].started_at else 0.0, reverse=True)
-        source.fresh[:0] = inserted
+        old_count = len(source.fresh)
+        cursor_call = source.row(table.cursor) if table.cursor < old_count else None
+        source.fresh = sorted([*source.fresh, *inserted.values()], key=_newest_first)
         self.added += len(inserted)
-        had_rows = source.count > len(inserted)
         top = table.scroll_offset.y
         table.rows_arrived()
-        if had_rows:
-            table.cursor = table.cursor + len(inserted)
+        if source.count > len(inserted):
+            if cursor_call is not None:  # on a new call: follow it to its new row
+                table.cursor = next(i for i, (c, _) in enumerate(source.fresh) if c is cursor_call)
+            else:
+                table.cursor = table.cursor + len(inserted)
         if top > 0:  # reading further down: the rows on screen stay where they are
             table.scroll_to(y=top + len(inserted), animate=False, immediate=True)
         self.screen.set_timer(HIGHLIGHT + 0.1, table.rows_arrived)  # the highlight fades
+
+
+def _newest_first(pair: tuple[Call, int]) -> float:
+    start = pair[0].started_at
+    return -start.timestamp() if start is not None else 0.0

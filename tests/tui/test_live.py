@@ -93,3 +93,31 @@ async def test_a_listed_call_is_updated_in_place(private_sims) -> None:
         await pilot.pause()
         assert table.source.count == count and "busy" in row_text(table, 2)
         assert table.current_call is not None and table.cursor == 0
+
+
+async def test_a_call_still_going_shows_at_once_and_ends_in_place() -> None:
+    sim = start("2chat", calls=40, anchor=ANCHOR)  # its new calls stay in progress
+    try:
+        app = CdrApp(make_sessions({"2chat": sim}, ["2chat"]))
+        async with app.run_test(size=SIZE) as pilot:
+            browser, table = await live_app(app, pilot)
+            count = table.source.count
+            await pilot.press("l")
+            await wait_for(pilot, lambda: browser.live is not None and browser.live.followers)
+            polls = sim.sim.requests
+            await wait_for(pilot, lambda: sim.sim.requests >= polls + 2)
+            sim.sim.on_arrivals(1)
+            await wait_for(pilot, lambda: table.source.count == count + 1)
+            await pilot.pause()
+            going = table.source.row(0)
+            assert going.status is Status.IN_PROGRESS and "in_progress" in row_text(table, 0)
+            polls = sim.sim.requests
+            await wait_for(pilot, lambda: sim.sim.requests >= polls + 3)  # seen again: still one row
+            assert table.source.count == count + 1 and table.cursor == 1
+            browser.workers.cancel_group(browser, "live")  # the simulator's calls never end: end it here
+            await pilot.pause()
+            browser.live.place([(replace(going, status=Status.ANSWERED, duration_s=75), 0)])
+            await pilot.pause()
+            assert table.source.count == count + 1 and "answered" in row_text(table, 0) and "1:15" in row_text(table, 0)
+    finally:
+        sim.stop()
