@@ -1,4 +1,4 @@
-"""The `cdrtui` command (design.md §2). Heavy imports happen inside the command that needs them."""
+"""The `cdrtui` command (docs/design.md §2). Heavy imports happen inside the command that needs them."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def _connection_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _filter_args(parser: argparse.ArgumentParser) -> None:
-    """The filters `calls` and `stats` share (design.md §2, §2.3)."""
+    """The filters `calls` and `stats` share (docs/design.md §2, §2.3)."""
     parser.add_argument("--profile", metavar="NAME", help="a profile saved with `cdrtui login`")
     parser.add_argument("--since", metavar="T", help="inclusive: ISO date/datetime or 15m, 24h, 7d (back from now)")
     parser.add_argument("--until", metavar="T", help="exclusive: ISO date/datetime or 15m, 24h, 7d (back from now)")

@@ -10,7 +10,7 @@ MISSING = "—"  # a value the provider didn't give, everywhere it is shown
 UNKNOWN_CURRENCY = "?"  # a cost whose currency nobody said: set `currency` in the profile
 REC_YES, REC_NO, REC_UNKNOWN = "●", "", "?"  # the Rec column: has one / has none / can't tell
 
-# The contract's own words (design.md §2.2), so the screen, the filter and `--status` agree.
+# The contract's own words (docs/design.md §2.2), so the screen, the filter and `--status` agree.
 STATUS_LABELS: dict[Status, str] = {status: status.value for status in Status}
 
 

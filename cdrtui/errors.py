@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# Exit codes of every command (design.md §2); an error's own code is its `exit_code`.
+# Exit codes of every command (docs/design.md §2); an error's own code is its `exit_code`.
 EXIT_OK, EXIT_USAGE, EXIT_AUTH, EXIT_PROVIDER = 0, 2, 3, 4
 
 

@@ -1,4 +1,4 @@
-"""A live tail of new calls (design.md §2.3 `--follow`; the TUI's live mode can drive the same poller).
+"""A live tail of new calls (docs/design.md §2.3 `--follow`; the TUI's live mode can drive the same poller).
 
 Each poll lists, per provider, the calls that started in a short window reaching back from now (and
 back to the oldest call still in progress), and hands out each call once, the first time it is seen

@@ -47,7 +47,7 @@ def say(text: str = "") -> None:
 
 
 def run_login(args: argparse.Namespace) -> int:
-    """Prompt for every field, test the connection, save. Exit codes as design.md §2."""
+    """Prompt for every field, test the connection, save. Exit codes as docs/design.md §2."""
     spec = spec_of(args.provider)
     if not is_interactive():
         err(f"login needs a terminal to prompt on; without one, set {' and '.join(env_names(spec))} instead")

@@ -1,4 +1,4 @@
-"""The normalised call and the filter over it: plain data, no I/O (design.md §2.1)."""
+"""The normalised call and the filter over it: plain data, no I/O (docs/design.md §2.1)."""
 
 from __future__ import annotations
 

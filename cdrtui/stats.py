@@ -1,4 +1,4 @@
-"""Totals for a filter (design.md §2.3): counts per status, ASR, ACD, talk time, cost per currency.
+"""Totals for a filter (docs/design.md §2.3): counts per status, ASR, ACD, talk time, cost per currency.
 Pure and streaming: `add` one call at a time, constant memory; the CLI and the TUI's panel share it."""
 
 from __future__ import annotations

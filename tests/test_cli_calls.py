@@ -1,4 +1,4 @@
-"""`cdrtui calls` end to end against every simulator: the contract of design.md §2."""
+"""`cdrtui calls` end to end against every simulator: the contract of docs/design.md §2."""
 
 from __future__ import annotations
 

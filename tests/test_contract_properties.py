@@ -1,5 +1,5 @@
 """Contract v2 properties that hold for every provider's `cdrtui calls --format jsonl|csv` output
-(design.md §2.1/§2.2, issue 9). Each is checked on the session simulators' full histories; the
+(docs/design.md §2.1/§2.2, issue 9). Each is checked on the session simulators' full histories; the
 expectations come from the contract's text, never from cdrtui's own code.
 """
 
@@ -25,13 +25,13 @@ from support import TEST_CALLS
 
 PROVIDERS = list(TEST_CALLS)
 EVER = "2000-01-01"
-# design.md §2.1, contract v2: exactly these keys, in this order.
+# docs/design.md §2.1, contract v2: exactly these keys, in this order.
 CONTRACT_KEYS = [
     "provider", "id", "started_at", "answered_at", "ended_at", "direction", "status", "from", "to", "duration_s",
     "total_s", "billable_s", "cost", "currency", "recording_urls", "end_reason", "provider_status", "from_name",
     "to_name",
 ]  # fmt: skip
-# Providers whose API states a cost without a currency (design.md §2.1 "others null unless the profile
+# Providers whose API states a cost without a currency (docs/design.md §2.1 "others null unless the profile
 # sets one"): the JSON keeps `currency` null and a profile currency fills it (tested below).
 NO_API_CURRENCY = {"voipstudio": "VoIPstudio's charge carries no currency", "portsip": "PortSIP gives none"}
 
@@ -166,7 +166,7 @@ FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def expected_cell(value: Any) -> str:
-    """design.md §2.1 for CSV: the JSONL value as text, recording_urls joined with a space, null empty,
+    """docs/design.md §2.1 for CSV: the JSONL value as text, recording_urls joined with a space, null empty,
     and a text a spreadsheet would run as a formula behind an apostrophe (a plain signed number is data)."""
     if value is None:
         return ""

@@ -1,4 +1,4 @@
-"""`cdrtui login PROVIDER`: prompts, connection test, saving, exit codes (design.md §2)."""
+"""`cdrtui login PROVIDER`: prompts, connection test, saving, exit codes (docs/design.md §2)."""
 
 from __future__ import annotations
 

@@ -167,7 +167,7 @@ def test_filter_error_message_uses_the_words_people_type() -> None:
 
 
 def test_labels_are_the_cli_option_names() -> None:
-    # design.md §2: --since, --until, --direction, --status, --number, --min-duration, --has-recording.
+    # docs/design.md §2: --since, --until, --direction, --status, --number, --min-duration, --has-recording.
     assert LABELS == {
         "since": "since",
         "until": "until",

@@ -1,4 +1,4 @@
-"""The normalised call and its filter, checked against values worked out by hand from design.md §2.1
+"""The normalised call and its filter, checked against values worked out by hand from docs/design.md §2.1
 (written for the mutation run, docs/mutation.md: each test pins a rule a one-token slip would break)."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from cdrtui.model import (
 UTC = timezone.utc
 T0 = datetime(2026, 3, 1, 10, 0, 0, tzinfo=UTC)
 
-# design.md §2.1, in its order, then the v2 appended keys.
+# docs/design.md §2.1, in its order, then the v2 appended keys.
 CONTRACT_KEYS = [
     "provider", "id", "started_at", "answered_at", "ended_at", "direction", "status", "from", "to",
     "duration_s", "total_s", "billable_s", "cost", "currency", "recording_urls", "end_reason",
@@ -236,7 +236,7 @@ def test_page_defaults() -> None:
 
 
 def test_vocabularies_are_the_contracts() -> None:
-    # design.md §2.1: `direction` and `status` values.
+    # docs/design.md §2.1: `direction` and `status` values.
     assert [d.value for d in Direction] == ["inbound", "outbound", "internal", "unknown"]
     assert [s.value for s in Status] == ["answered", "missed", "busy", "failed", "in_progress", "unknown"]
     assert Direction("inbound") is Direction.INBOUND

@@ -140,7 +140,7 @@ def _origin(url: str) -> tuple[str, str]:
 
 
 def _status(answered: datetime | None, code: int | None, end_reason: str | None) -> Status:
-    """design.md §2.2. `status_code` is the SIP final code, 0 meaning "no error" (spec §5): an
+    """docs/design.md §2.2. `status_code` is the SIP final code, 0 meaning "no error" (spec §5): an
     unanswered call with no error was given up on, so it is missed. Other end reasons (disconnects,
     transfers, REPLACED/REFERRED/REDIRECTED) only say who hung up: an unanswered call with one is
     decided by its code. 1xx-3xx codes on an unanswered call are not documented: unknown."""
@@ -577,7 +577,7 @@ class PortSIP(Provider):
         return f"{self.base_url}/{self.endpoint.recordings}/{quote(rid, safe='')}"
 
     def parse(self, raw: Any, *, detail: bool = False) -> Call:
-        """One call log into a Call (design.md §2.1/§2.2); never raises."""
+        """One call log into a Call (docs/design.md §2.1/§2.2); never raises."""
         f = Fields(raw)
         answered = _when(f, "answered_at")
         started, ended = _when(f, "started_at", required=True), _when(f, "ended_at")

@@ -1,4 +1,4 @@
-"""2Chat: the "open" REST API's call history (spec: shared/providers/2chat.md).
+"""2Chat: the "open" REST API's call history (spec: docs/providers/2chat.md).
 
 One `X-User-API-Key` header; `GET /voip/call-history?page_number=N` (0-based, the server decides
 the page size); `GET /voip/call/{uuid}` for the agent; `GET /info` to test the key. Every request
@@ -39,7 +39,7 @@ _DIRECTIONS = {
     "O": Direction.OUTBOUND,
     "OUTBOUND": Direction.OUTBOUND,
 }
-# Every value the docs, the spec and the contract (design.md §2.2) mention, decided on purpose.
+# Every value the docs, the spec and the contract (docs/design.md §2.2) mention, decided on purpose.
 # COMPLETED/ANSWERED depend on an answer (see _status); RINGING on a record that is no longer
 # `active` is a call whose final state never arrived: unknown, not guessed.
 _STATUSES = {
@@ -357,7 +357,7 @@ class TwoChat(Provider):
         return CallDetails(call=call, raw=record, costs=costs, recordings=recordings, extra=extra)
 
     def parse(self, record: Any) -> Call:
-        """One CDR into a Call (design.md §2.1, §2.2); never raises."""
+        """One CDR into a Call (docs/design.md §2.1, §2.2); never raises."""
         if not isinstance(record, Mapping):
             return Call(self.id, stable_id(repr(record)[:2000]), None, raw=record, warnings=("record",))
         f = Fields(record)

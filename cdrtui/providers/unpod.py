@@ -1,6 +1,6 @@
 """Unpod call logs: `GET /api/v2/platform/call-logs/` with `Authorization: Token …` + `Org-Handle`.
 
-Spec: shared/providers/unpod.md. The API has no detail, recording or cost endpoint for call logs,
+Spec: docs/providers/unpod.md. The API has no detail, recording or cost endpoint for call logs,
 and its date filter compares calendar dates and drops missed calls, so only the direction is
 filtered at the provider; everything else (dates included) runs locally in paging.py.
 """
@@ -21,7 +21,7 @@ CALL_LOGS = PLATFORM + "call-logs/"  # the trailing slash matters (Django)
 ORGANIZATIONS = PLATFORM + "organizations/"
 INVALID_PAGE = "invalid_page"  # ApiError.code of DRF's "Invalid page." (past the last page)
 
-# design.md §2.2, compared case-insensitively: every spelling the docs, the spec (§5, §11) and the
+# docs/design.md §2.2, compared case-insensitively: every spelling the docs, the spec (§5, §11) and the
 # backend's stored data use. `start_time` (the documented answer time) outranks the word: see _status.
 STATUS_MAP: dict[str, Status] = {
     "completed": Status.ANSWERED,
@@ -177,7 +177,7 @@ class Unpod(Provider):
         return Page(calls, rows=len(data), total=total, last=last)
 
     def parse(self, raw: Any) -> Call:
-        """One call-log record (design.md §2.1, unpod column)."""
+        """One call-log record (docs/design.md §2.1, unpod column)."""
         f = Fields(raw)
         record_id = f.text("id")
         if record_id is None:
@@ -224,7 +224,7 @@ class Unpod(Provider):
 
 
 def _status(call_status: str | None, answered_at: datetime | None) -> Status:
-    """design.md §2.2 for Unpod, extended by the one fact the record states outright: `start_time`
+    """docs/design.md §2.2 for Unpod, extended by the one fact the record states outright: `start_time`
     is "when the call was answered (null if missed)", so a call that has one was answered whatever
     its status word says ("No Transcript", "FAILURE" after the agent crashed mid-call, a new word)."""
     if answered_at is not None:

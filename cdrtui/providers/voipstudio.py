@@ -1,6 +1,6 @@
 """VoIPstudio: `GET /cdrs` with `X-Auth-Token` (or Basic user_id:token), JSON `filter`, 1-based pages.
 
-Spec: shared/providers/voipstudio.md. The filter language is AND-only with no `in`/`ne`, so dates
+Spec: docs/providers/voipstudio.md. The filter language is AND-only with no `in`/`ne`, so dates
 run at the provider; direction (USER_LOCAL vs type), status and number (src OR dst) run locally.
 The minimum duration is talk time (`billsec`) since contract v2: the provider gets `duration gte`
 (its total, ringing included, so a superset) and paging.py finishes the filter locally.
@@ -34,7 +34,7 @@ TOKEN_HELP = "an API token from VoIPstudio → Settings → API tokens"
 USER_HELP = "the numeric user id the token belongs to; only needed for HTTP Basic auth"
 DIRECTIONS = {"I": Direction.INBOUND, "M": Direction.INBOUND, "O": Direction.OUTBOUND}
 # Every documented disposition (seed: "INITIAL, RINGING, CONNECTED, ON_HOLD or VM (Voicemail)")
-# decides on purpose (design.md §2.2): VM (voicemail took the call) is missed unless billsec > 0.
+# decides on purpose (docs/design.md §2.2): VM (voicemail took the call) is missed unless billsec > 0.
 ANSWERED = frozenset({"CONNECTED", "ON_HOLD"})
 MISSED = frozenset({"VM", "RINGING", "INITIAL"})
 _CLID = re.compile(r'^\s*"([^"]*)"\s*<[^>]*>\s*$')  # `"Name" <number>`
@@ -267,7 +267,7 @@ class VoIPstudio(Provider):
         return f"{self.base_url}/monitors/{quote(monitor_id, safe='')}.mp3"
 
     def parse(self, raw: Any) -> Call:
-        """One CDR (design.md §2.1 and §2.2, voipstudio column). Ints where strings belong are kept as text."""
+        """One CDR (docs/design.md §2.1 and §2.2, voipstudio column). Ints where strings belong are kept as text."""
         f = Fields(raw)
         record_id = f.text("id")
         if record_id is None:
@@ -420,7 +420,7 @@ class VoIPstudio(Provider):
                 details.extra[f"{key} #{monitor_id}"] = text
 
     def costs(self, raw: Any) -> list[CostLine]:
-        """rate per minute × billsec = charge (design.md §1.4)."""
+        """rate per minute × billsec = charge (docs/design.md §1.4)."""
         f = Fields(raw)
         rate, billsec, charge = f.number("rate"), f.integer("billsec"), f.number("charge")
         if rate is None and charge is None:
@@ -434,7 +434,7 @@ class VoIPstudio(Provider):
 
 
 def _status(kind: str, disposition: str, cause: str | None, billsec: int | None) -> Status:
-    """design.md §2.2: talk or CONNECTED/ON_HOLD → answered; a busy t_cause → busy; type M or
+    """docs/design.md §2.2: talk or CONNECTED/ON_HOLD → answered; a busy t_cause → busy; type M or
     VM/RINGING/INITIAL → missed (t_cause "No user responding" comes with those); else unknown."""
     if billsec or disposition in ANSWERED:
         return Status.ANSWERED

@@ -1,4 +1,4 @@
-"""Voximplant Management API: call history from GetCallHistory (shared/providers/voximplant.md).
+"""Voximplant Management API: call history from GetCallHistory (docs/providers/voximplant.md).
 
 Auth is a service account's `credentials.json`: every request carries a freshly signed RS256 JWT.
 The listing needs a date window and pages by `count` ≤ 1000 / `offset` ≤ 10,000; pages past that
@@ -617,7 +617,7 @@ def _sum_costs(f: Fields, *groups: list[Mapping[str, Any]]) -> float | None:
 
 
 def parse_session(raw: Any, tz: tzinfo, currency: str | None) -> Call:
-    """One CallSessionInfoType into a Call (design.md §2.1, §2.2)."""
+    """One CallSessionInfoType into a Call (docs/design.md §2.1, §2.2)."""
     f = Fields(raw)
     if not isinstance(raw, Mapping):
         return Call(PROVIDER, stable_id(PROVIDER, repr(raw)[:2000]), None, raw=raw, warnings=("record",))
@@ -636,7 +636,7 @@ def parse_session(raw: Any, tz: tzinfo, currency: str | None) -> Call:
     from_, to = _ends(f, first) if first is not None else (None, None)
     answered = next((leg for leg in legs if f.flag("successful", leg)), None)
     unsuccessful = next((leg for leg in legs if not f.flag("successful", leg)), None)
-    # The contract's rule (design.md §2.1), literally: the first unsuccessful leg's end code, also on
+    # The contract's rule (docs/design.md §2.1), literally: the first unsuccessful leg's end code, also on
     # an answered call (a 487 before a transfer was answered), null when every leg succeeded.
     code = _end(f, unsuccessful)[0] if unsuccessful is not None else None
     end_reason = _end(f, first)[1] if first is not None else None

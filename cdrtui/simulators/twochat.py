@@ -1,4 +1,4 @@
-"""A fake 2Chat "open" API (shared/providers/2chat.md §12), written from the spec alone.
+"""A fake 2Chat "open" API (docs/providers/2chat.md §12), written from the spec alone.
 
 `X-User-API-Key` on every request; `GET /open/info`; `GET /open/voip/call-history` (0-based
 `page_number`, a server-decided page size, optional `direction`, newest first by `created_at`,

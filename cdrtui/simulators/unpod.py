@@ -1,4 +1,4 @@
-"""A faithful fake of Unpod's call-logs API (shared/providers/unpod.md §12).
+"""A faithful fake of Unpod's call-logs API (docs/providers/unpod.md §12).
 
 DRF behaviour: `Token` auth, `Org-Handle`, page-number paging (default 20, capped at 100,
 "Invalid page." past the end), iexact `call_type`/`call_status`, the calendar-date filter that

@@ -1,4 +1,4 @@
-"""A fake Voximplant Management API (shared/providers/voximplant.md §1.3, §2, §7, §8, §11).
+"""A fake Voximplant Management API (docs/providers/voximplant.md §1.3, §2, §7, §8, §11).
 
 RPC by method name: `POST|GET /platform_api/<Method>` or `POST /platform_api` with `cmd`;
 parameters in the query string, an urlencoded or a multipart body (merged, the body wins).

@@ -1,4 +1,4 @@
-"""A second, deliberately simple 2Chat normaliser, written from design.md §2.1/§2.2 and the spec.
+"""A second, deliberately simple 2Chat normaliser, written from docs/design.md §2.1/§2.2 and the spec.
 
 It shares nothing with cdrtui.providers or cdrtui.simulators: a plain dict in, the contract's
 dict out. It only knows clean records (the oracle runs on the simulator's clean data).

@@ -1,5 +1,5 @@
-"""A deliberately simple second normaliser for Unpod call logs, written from design.md §2.1/§2.2 and
-shared/providers/unpod.md only. It imports nothing from cdrtui: it exists to disagree with the client.
+"""A deliberately simple second normaliser for Unpod call logs, written from docs/design.md §2.1/§2.2 and
+docs/providers/unpod.md only. It imports nothing from cdrtui: it exists to disagree with the client.
 """
 
 from __future__ import annotations

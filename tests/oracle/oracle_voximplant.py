@@ -1,4 +1,4 @@
-"""A deliberately simple second reading of a Voximplant session (design.md §2.1/§2.2, contract v2).
+"""A deliberately simple second reading of a Voximplant session (docs/design.md §2.1/§2.2, contract v2).
 
 It shares no code with cdrtui: plain dicts in, the contract's JSON object out. It assumes clean
 records (the simulator's generated ones); malformed input is the client's tests' business.
@@ -70,7 +70,7 @@ def normalise(raw: dict[str, Any], zone_name: str, currency: str | None) -> dict
         status = "missed"
     else:
         status = "failed"
-    provider_status = _code(unanswered[0]) if unanswered else None  # design.md §2.1, literally
+    provider_status = _code(unanswered[0]) if unanswered else None  # docs/design.md §2.1, literally
 
     started = _instant(raw["start_date"], zone_name)
     ended = None

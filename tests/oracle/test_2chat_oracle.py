@@ -1,7 +1,7 @@
 """2Chat against an oracle that shares no code with the client (issue 9).
 
 (a) Documented example records (seeds/000_…, providers/2chat.md) with their normalised form written
-by hand from design.md §2.1/§2.2. (b) Every record the simulator generates, fetched with plain httpx
+by hand from docs/design.md §2.1/§2.2. (b) Every record the simulator generates, fetched with plain httpx
 and normalised by tests/oracle/oracle_2chat.py, against `cdrtui calls 2chat --format jsonl`.
 """
 

@@ -1,7 +1,7 @@
 """PortSIP against an oracle that shares no code with the client (issue 9).
 
 (a) Documented example records (providers/portsip.md §3/§5/§11, seed 003's enums) with their
-normalised form written by hand from design.md §2.1/§2.2. (b) Every record the simulator generates,
+normalised form written by hand from docs/design.md §2.1/§2.2. (b) Every record the simulator generates,
 fetched with plain httpx and normalised by tests/oracle/oracle_portsip.py, against
 `cdrtui calls portsip --format jsonl`, recordings included (joined through the file name the
 simulator documents, not the client's matching); detail costs against `/calllogs/{id}`.

@@ -1,6 +1,6 @@
 """Unpod against an oracle that shares no code with the client (issue 9).
 
-(a) The documented example records (seed 002 and shared/providers/unpod.md), each with its expected
+(a) The documented example records (seed 002 and docs/providers/unpod.md), each with its expected
 normalised call written by hand; (b) a second, deliberately simple normaliser (oracle_unpod.py)
 applied to raw records fetched from the simulator with plain httpx, compared field by field with
 `cdrtui calls unpod --format jsonl`, for every status, direction, name and currency case.

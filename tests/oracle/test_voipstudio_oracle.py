@@ -1,6 +1,6 @@
 """VoIPstudio against an oracle that shares no code with the client (issue 9).
 
-(a) The documented example records (seed 004 and shared/providers/voipstudio.md), each with its
+(a) The documented example records (seed 004 and docs/providers/voipstudio.md), each with its
 expected normalised call written by hand; (b) a deliberately simple second normaliser
 (oracle_voipstudio.py) applied to raw CDRs and recordings fetched from the simulator with plain httpx,
 compared field by field with `cdrtui calls voipstudio --format jsonl`, for every status, direction,

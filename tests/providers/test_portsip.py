@@ -461,7 +461,7 @@ def _record(n: int, **fields: Any) -> dict[str, Any]:
 
 
 ANSWERED = {"answered_at": "2024-08-20T06:00:48.1Z", "duration": 12}
-# Every status_code and end_reason the docs (seed 003, spec §5/§11, design.md §2.2) mention -> status.
+# Every status_code and end_reason the docs (seed 003, spec §5/§11, docs/design.md §2.2) mention -> status.
 STATUS_CASES = [
     ({**ANSWERED, "status_code": 0}, "answered", "0"),
     ({**ANSWERED, "status_code": 0, "end_reason": "CALLER_DISCONNECTED"}, "answered", "0"),

@@ -1,4 +1,4 @@
-"""Unpod client against its simulator over real HTTP on 127.0.0.1 (spec: shared/providers/unpod.md)."""
+"""Unpod client against its simulator over real HTTP on 127.0.0.1 (spec: docs/providers/unpod.md)."""
 
 from __future__ import annotations
 
@@ -385,7 +385,7 @@ async def test_seed_record_normalised() -> None:
 
 
 # Every call_status spelling the seed (prose and OpenAPI enum), the spec (§5 backend data, §11) and
-# design.md §2.2 mention, as stored without an answer time (start_time null, as for missed calls).
+# docs/design.md §2.2 mention, as stored without an answer time (start_time null, as for missed calls).
 STATUS_CASES = [
     ("completed", "answered"),
     ("success", "answered"),
@@ -408,7 +408,7 @@ STATUS_CASES = [
 
 
 async def test_every_documented_status_maps_on_purpose() -> None:
-    """The table of design.md §2.2 (extended): the word decides only when start_time is null; a
+    """The table of docs/design.md §2.2 (extended): the word decides only when start_time is null; a
     start_time (the documented answer time) means answered whatever the word (issue 9: "No Transcript"
     with 65 s of talk came out unknown)."""
     base = {"source_number": "+911234567890", "destination_number": "+919876543210", "call_type": "outbound"}
@@ -432,7 +432,7 @@ async def test_every_documented_status_maps_on_purpose() -> None:
     async with serve(sim) as client:
         calls = (await client.fetch_page(CallFilter(), 0, 100)).calls
     # Talk time is 0 for a call nobody answered, whatever call_duration says (contract v2); an
-    # answered word without start_time keeps its call_duration (design.md §2.2 trusts the word).
+    # answered word without start_time keeps its call_duration (docs/design.md §2.2 trusts the word).
     unanswered = [(c.provider_status, c.status.value, c.duration_s) for c in calls[0::2]]
     assert unanswered == [(word, status, 12 if status == "answered" else 0) for word, status in STATUS_CASES]
     answered = [(c.provider_status, c.status.value, c.duration_s, c.total_s) for c in calls[1::2]]

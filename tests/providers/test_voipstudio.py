@@ -459,7 +459,7 @@ DOCUMENTED: list[tuple[str, str, int, Status]] = [
     ("CONNECTED", "Normal Clearing", 42, Status.ANSWERED),
     ("CONNECTED", "Normal Clearing", 0, Status.ANSWERED),  # connected, no billable second
     ("ON_HOLD", "Normal Clearing", 42, Status.ANSWERED),
-    ("VM", "Normal Clearing", 0, Status.MISSED),  # voicemail took it: missed (design.md §2.2)
+    ("VM", "Normal Clearing", 0, Status.MISSED),  # voicemail took it: missed (docs/design.md §2.2)
     ("VM", "No user responding", 0, Status.MISSED),
     ("VM", "Normal Clearing", 42, Status.ANSWERED),  # billsec > 0 decides first
     ("INITIAL", "User busy", 0, Status.BUSY),

@@ -620,8 +620,8 @@ def _leg(ok: bool, code: int | None = None, duration: int | None = None, **extra
 
 
 # Every outcome the docs and the spec name (§4.2 end_reason codes, §4.1 finish_reason, §4.4
-# transcription_status) → the status it maps to ON PURPOSE (design.md §2.2), and the raw value that
-# design.md §2.1 names as provider_status: the first unsuccessful leg's code, whatever the status.
+# transcription_status) → the status it maps to ON PURPOSE (docs/design.md §2.2), and the raw value that
+# docs/design.md §2.1 names as provider_status: the first unsuccessful leg's code, whatever the status.
 STATUS_TABLE = [
     # (legs, session extras, status, provider_status, duration_s)
     ([_leg(True, 200, 6)], {}, "answered", None, 6),
@@ -677,7 +677,7 @@ def test_talk_time_is_the_answered_legs_and_total_time_the_sessions() -> None:
     }
     call = parse_session(raw, UTC, "USD").to_dict()
     assert (call["duration_s"], call["total_s"], call["answered_at"]) == (50, 75, "2026-01-01T00:00:20Z")
-    assert (call["status"], call["provider_status"]) == ("answered", "487")  # design.md §2.1
+    assert (call["status"], call["provider_status"]) == ("answered", "487")  # docs/design.md §2.1
 
 
 @pytest.mark.parametrize(
@@ -690,7 +690,7 @@ def test_talk_time_is_the_answered_legs_and_total_time_the_sessions() -> None:
             None,
             "answered",
             "487",
-        ),  # design.md §2.1
+        ),  # docs/design.md §2.1
         ([{"successful": False, "end_reason": {"code": 486, "details": "Busy Here"}}], None, "busy", "486"),
         (
             [{"successful": False, "end_reason": {"code": 603}}, {"successful": False, "end_reason": {"code": 600}}],
