@@ -19,11 +19,21 @@ import pytest
 
 from cdrtui import cli
 from cdrtui.connect import spec_of
+from cdrtui.providers.registry import BUILTIN, provider_ids
 from cdrtui.simulators.core import SimServer
+from cdrtui.simulators.registry import SIMULATORS
 from cdrtui.simulators.unpod import UnpodSim
 from support import TEST_CALLS
 
-PROVIDERS = list(TEST_CALLS)
+# The contract suite runs over every registered provider (a new one gets it by registering; it needs
+# a simulator to run against, which the test below demands of every registered built-in).
+PROVIDERS = [pid for pid in provider_ids() if pid in SIMULATORS]
+
+
+def test_every_registered_builtin_provider_runs_the_contract_suite() -> None:
+    assert set(BUILTIN) <= set(PROVIDERS) and set(PROVIDERS) <= set(TEST_CALLS)
+
+
 EVER = "2000-01-01"
 # docs/design.md §2.1, contract v2: exactly these keys, in this order.
 CONTRACT_KEYS = [
