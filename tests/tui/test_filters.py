@@ -142,3 +142,14 @@ async def test_ctrl_l_in_the_sidebar_clears_every_filter(sims):
         await pilot.press("ctrl+l")  # from inside the number input (ctrl+x would cut text there)
         assert app.screen.state == FilterState()
         assert app.screen.query_one(FilterSidebar).query_one("#number", Input).value == ""
+
+
+async def test_slash_at_80x24_scrolls_the_number_input_into_view(sims):
+    app = make_app(sims, ["portsip"])
+    async with app.run_test(size=NARROW) as pilot:
+        await wait_for(pilot, lambda: loaded(app))
+        await pilot.press("slash")
+        sidebar = app.screen.query_one(FilterSidebar)
+        number = sidebar.query_one("#number", Input)
+        await wait_for(pilot, lambda: sidebar.scrollable_content_region.contains_region(number.region))
+        assert app.screen.focused is number
