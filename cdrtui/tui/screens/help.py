@@ -12,32 +12,62 @@ from textual.widgets import Static
 
 from ...config import config_path
 
+# Help's sections, by the first part of a binding's id; a new id prefix gets a section of its own.
+SECTIONS = {
+    "app": "Everywhere",
+    "table": "Call list",
+    "browser": "Browser",
+    "filters": "Filter sidebar (Enter applies a typed value)",
+    "details": "Call details",
+    "export": "Export",
+    "totals": "Totals",
+    "login": "Login form",
+    "welcome": "Welcome",
+    "help": "Help",
+}
 
-def _bindings(cls: type) -> list[Binding]:
-    found: list[BindingType] = list(getattr(cls, "BINDINGS", []))
-    return [b for b in found if isinstance(b, Binding)]
+
+def _own_bindings(cls: type) -> list[Binding]:
+    found: list[BindingType] = list(cls.__dict__.get("BINDINGS", []))
+    return [b for b in found if isinstance(b, Binding) and b.id]
+
+
+def _cdrtui_classes() -> list[type]:
+    """Every screen and widget class of the app (their modules imported), the app first."""
+    import importlib
+    import pkgutil
+
+    from textual.dom import DOMNode
+
+    from .. import screens, widgets
+    from ..app import CdrApp
+
+    for package in (screens, widgets):
+        for module in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{module.name}")
+    found: list[type] = [CdrApp]
+    pending = list(DOMNode.__subclasses__())
+    while pending:
+        cls = pending.pop(0)
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.startswith("cdrtui.tui") and cls not in found:
+            found.append(cls)
+    return found
 
 
 def binding_groups() -> list[tuple[str, list[Binding]]]:
-    from ..app import CdrApp
-    from ..widgets.call_table import CallTable
-    from ..widgets.filter_sidebar import FilterSidebar
-    from .browser import BrowserScreen
-    from .details import DetailsScreen
-    from .features import FeatureScreen
-    from .login import LoginScreen
-    from .welcome import WelcomeScreen
-
-    return [
-        ("Everywhere", _bindings(CdrApp)),
-        ("Call list", _bindings(CallTable)),
-        ("Browser", _bindings(BrowserScreen)),
-        ("Browser: totals, jump, live, views, columns, copy", _bindings(FeatureScreen)),
-        ("Filter sidebar (Enter applies a typed value)", _bindings(FilterSidebar)),
-        ("Call details", _bindings(DetailsScreen)),
-        ("Login form", _bindings(LoginScreen)),
-        ("Welcome", _bindings(WelcomeScreen)),
-    ]
+    """The bindings of every class, grouped by their ids: help is derived, not a hand-kept list."""
+    groups: dict[str, list[Binding]] = {}
+    seen: set[str] = set()
+    for cls in _cdrtui_classes():
+        for binding in _own_bindings(cls):
+            if binding.id in seen:
+                continue
+            seen.add(binding.id or "")
+            prefix = (binding.id or "").split(".")[0]
+            groups.setdefault(prefix, []).append(binding)
+    order = list(SECTIONS) + sorted(set(groups) - set(SECTIONS))
+    return [(SECTIONS.get(prefix, prefix.title()), groups[prefix]) for prefix in order if prefix in groups]
 
 
 def _keys(app: App[object], binding: Binding, keymap: dict[str, str]) -> str:
