@@ -444,7 +444,14 @@ async def test_seek_with_a_counting_provider_is_two_requests() -> None:
     assert provider.asked == [(0, 10)]
     assert [source.row(r).id for r in range(123, 133)] == ids(calls[123:133])  # type: ignore[union-attr]
     assert source.row(133) is None  # past the rows the jump loaded
+    provider.asked.clear()
+    # At or after the snapshot: row 0, known without asking.
     assert await source.seek_time(SNAP + timedelta(days=1)) == 0
+    assert await source.seek_time(SNAP - timedelta(seconds=1)) == 0
+    assert provider.asked == []
+    # The newest call itself: one request, row 0.
+    assert await source.seek_time(calls[0].started_at) == 0  # type: ignore[arg-type]
+    assert provider.asked == [(0, 10)]
     assert await source.seek_time(SNAP - timedelta(days=365)) == 199
 
 
@@ -454,9 +461,10 @@ async def test_seek_without_counts_bisects() -> None:
     source = PagedSource(provider, snapshot=SNAP)
     await source.start()
     provider.totals = False
-    assert await source.seek_time(calls[57].started_at) == 57  # type: ignore[arg-type]
-    assert await source.seek_time(calls[0].started_at) == 0  # type: ignore[arg-type]
-    assert await source.seek_time(calls[199].started_at) == 199  # type: ignore[arg-type]
+    for want in (57, 0, 199):
+        row = await source.seek_time(calls[want].started_at)  # type: ignore[arg-type]
+        assert row == want
+        assert source.row(row).id == calls[want].id  # type: ignore[union-attr]  # loaded, as promised
 
 
 async def test_seek_in_a_scan_stops_at_the_time() -> None:
@@ -465,6 +473,7 @@ async def test_seek_in_a_scan_stops_at_the_time() -> None:
     source = PagedSource(provider, CallFilter(min_duration=0), snapshot=SNAP)
     row = await source.seek_time(calls[42].started_at)  # type: ignore[arg-type]
     assert row == 42
+    assert source.row(42).id == calls[42].id  # type: ignore[union-attr]
     assert len(provider.asked) == 5
     empty = PagedSource(Listing([]), snapshot=SNAP)
     assert await empty.seek_time(SNAP) == 0
@@ -622,3 +631,13 @@ async def test_total_before_browsing_and_when_nothing_can_match() -> None:
     assert source.total == 0 and source.status().total == 0
     await source.start()
     assert provider.notices == [NO_RECORDINGS_NOTICE] and provider.asked == []
+
+
+async def test_background_scan_reads_only_the_pages_asked_for() -> None:
+    provider = Listing(history(95))
+    source = PagedSource(provider, CallFilter(min_duration=30), snapshot=SNAP)
+    source.request(0, 11, lambda: None)  # pages 0 and 1 hold exactly 11 matches
+    await source._bg  # type: ignore[misc]
+    assert provider.asked == [(0, 10), (1, 10)]
+    await source.aclose()
+    await PagedSource(provider, snapshot=SNAP).aclose()  # nothing started: nothing to stop
