@@ -21,7 +21,7 @@ from cdrtui.paging import (
     predicate,
     second_after,
 )
-from cdrtui.providers.base import Provider, ProviderSpec
+from cdrtui.providers.base import KEEP_RAW, Provider, ProviderSpec
 
 UTC = timezone.utc
 SNAP = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
@@ -62,6 +62,7 @@ class Listing(Provider):
         self.totals = totals
         self.total_bonus = total_bonus
         self.asked: list[tuple[int, int]] = []
+        self.raw_kept: list[bool] = []
         self.fail: dict[int, Exception] = {}
         self.page_rows: int | None = None  # a server that decides the page size
 
@@ -85,6 +86,7 @@ class Listing(Provider):
 
     async def fetch_page(self, flt: CallFilter, index: int, size: int) -> Page:
         self.asked.append((index, size))
+        self.raw_kept.append(KEEP_RAW.get())  # whether the caller wants raw records (details) or not (export)
         await asyncio.sleep(0)
         if index in self.fail:
             raise self.fail.pop(index)
@@ -641,3 +643,15 @@ async def test_background_scan_reads_only_the_pages_asked_for() -> None:
     assert provider.asked == [(0, 10), (1, 10)]
     await source.aclose()
     await PagedSource(provider, snapshot=SNAP).aclose()  # nothing started: nothing to stop
+
+
+async def test_raw_records_are_asked_for_only_where_they_are_shown() -> None:
+    calls = history(50)
+    provider = Listing(calls)
+    source = PagedSource(provider, snapshot=SNAP)
+    await source.start()
+    await source.seek_time(calls[20].started_at)  # type: ignore[arg-type]  # its rows are shown
+    assert await source.count_from(calls[30].started_at) == 31  # type: ignore[arg-type]  # a count only
+    await streamed(PagedSource(provider, snapshot=SNAP))  # an export
+    assert provider.raw_kept[:3] == [True, True, False]
+    assert not any(provider.raw_kept[3:])
