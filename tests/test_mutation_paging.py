@@ -463,10 +463,18 @@ async def test_seek_without_counts_bisects() -> None:
     source = PagedSource(provider, snapshot=SNAP)
     await source.start()
     provider.totals = False
-    for want in (57, 0, 199):
+    for want in (57, 0, 199, 58, 131):
         row = await source.seek_time(calls[want].started_at)  # type: ignore[arg-type]
         assert row == want
         assert source.row(row).id == calls[want].id  # type: ignore[union-attr]  # loaded, as promised
+    # A call exactly one second after the time is newer than it: the next one is the row.
+    assert await source.seek_time(calls[57].started_at - timedelta(seconds=1)) == 58  # type: ignore[operator]
+    fresh = Listing(calls)
+    bisecting = PagedSource(fresh, snapshot=SNAP)
+    await bisecting.start()
+    fresh.totals = False
+    assert await bisecting.seek_time(calls[199].started_at) == 199  # type: ignore[arg-type]
+    assert len(fresh.asked) <= 10  # a bisection, not a read of all 20 pages
 
 
 async def test_seek_in_a_scan_stops_at_the_time() -> None:
@@ -476,6 +484,9 @@ async def test_seek_in_a_scan_stops_at_the_time() -> None:
     row = await source.seek_time(calls[42].started_at)  # type: ignore[arg-type]
     assert row == 42
     assert source.row(42).id == calls[42].id  # type: ignore[union-attr]
+    assert await source.seek_time(calls[43].started_at) == 43  # type: ignore[arg-type]
+    assert await source.seek_time(calls[0].started_at) == 0  # type: ignore[arg-type]
+    assert await source.seek_time(calls[42].started_at - timedelta(seconds=1)) == 43  # type: ignore[operator]
     assert len(provider.asked) == 5
     empty = PagedSource(Listing([]), snapshot=SNAP)
     assert await empty.seek_time(SNAP) == 0
@@ -655,3 +666,16 @@ async def test_raw_records_are_asked_for_only_where_they_are_shown() -> None:
     await streamed(PagedSource(provider, snapshot=SNAP))  # an export
     assert provider.raw_kept[:3] == [True, True, False]
     assert not any(provider.raw_kept[3:])
+
+
+async def test_seek_in_a_scan_reloads_pages_that_left_the_cache() -> None:
+    calls = history(100)
+    provider = Listing(calls)
+    source = PagedSource(provider, CallFilter(min_duration=10), snapshot=SNAP, cache_pages=4)
+    matches = [c for c in calls if c.duration_s >= 10]
+    await source.scan_until(10**6)
+    assert source.count == len(matches)
+    assert source.row(0) is None  # page 0 left the cache
+    want = next(r for r, c in enumerate(matches) if c.started_at <= calls[5].started_at)  # type: ignore[operator]
+    assert await source.seek_time(calls[5].started_at) == want  # type: ignore[arg-type]
+    assert source.row(want).id == matches[want].id  # type: ignore[union-attr]
