@@ -63,6 +63,7 @@ class Listing(Provider):
         self.total_bonus = total_bonus
         self.asked: list[tuple[int, int]] = []
         self.raw_kept: list[bool] = []
+        self.seek_lie = 0
         self.fail: dict[int, Exception] = {}
         self.page_rows: int | None = None  # a server that decides the page size
 
@@ -94,6 +95,8 @@ class Listing(Provider):
         rows = [c for c in self.calls if self.keep(flt, c)]
         page = rows[index * size : (index + 1) * size]
         total = len(rows) + self.total_bonus if self.totals else None
+        if total is not None and flt.until is not None and flt.until < SNAP:
+            total += self.seek_lie  # a count of the older calls that disagrees with the rows
         return Page(list(page), rows=len(page), total=total, last=(index + 1) * size >= len(rows))
 
 
@@ -679,3 +682,19 @@ async def test_seek_in_a_scan_reloads_pages_that_left_the_cache() -> None:
     want = next(r for r, c in enumerate(matches) if c.started_at <= calls[5].started_at)  # type: ignore[operator]
     assert await source.seek_time(calls[5].started_at) == want  # type: ignore[arg-type]
     assert source.row(want).id == matches[want].id  # type: ignore[union-attr]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect (docs/mutation.md): seek_time stores the landing rows at the row a wrong count "
+    "gives, and _lands can't see it when the row above isn't loaded",
+)
+async def test_a_seek_count_that_disagrees_with_its_rows_is_corrected() -> None:
+    calls = history(200)
+    provider = Listing(calls)
+    source = PagedSource(provider, snapshot=SNAP)
+    await source.start()
+    provider.seek_lie = 5  # the provider counts 5 more older calls than it returns
+    row = await source.seek_time(calls[120].started_at)  # type: ignore[arg-type]
+    assert source.row(row).id == calls[120].id  # type: ignore[union-attr]
+    assert row == 120
