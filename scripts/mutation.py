@@ -445,9 +445,10 @@ def run_module(target: str, jobs_timeout: float | None) -> dict[str, int]:
     timeout = jobs_timeout or max(30.0, 3 * took)
     print(f"   baseline {took:.1f}s (traced), {len(order)} tests; timeout per mutant {timeout:.0f}s", flush=True)
     equivalents = load_equivalents()
-    # A mutant killed stays killed while the module's source is the same (tests are only added):
+    # A mutant killed stays killed while the module's code is the same (tests are only added):
     # a rerun after new tests tries the survivors only.
-    digest = hashlib.sha256(source_of(path).encode()).hexdigest()[:16]
+    # The AST, not the text: a changed comment keeps every mutant and its result.
+    digest = hashlib.sha256(ast.dump(ast.parse(source_of(path))).encode()).hexdigest()[:16]
     cache_file = OUT / f"{Path(target).stem}.killed.json"
     cache: dict[str, str] = json.loads(cache_file.read_text()) if cache_file.exists() else {}
     for n, m in enumerate(mutants, 1):
