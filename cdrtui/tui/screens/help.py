@@ -52,7 +52,8 @@ def _cdrtui_classes() -> list[type]:
         pending.extend(cls.__subclasses__())
         if cls.__module__.startswith("cdrtui.tui") and cls not in found:
             found.append(cls)
-    return found
+    # A screen's own keys before those of the base it builds on (the browser's before its features').
+    return [CdrApp, *sorted(found[1:], key=lambda cls: -len(cls.__mro__))]
 
 
 def binding_groups() -> list[tuple[str, list[Binding]]]:
