@@ -149,7 +149,7 @@ def test_demo_starts_on_a_malformed_config():
     config_path().parent.mkdir(parents=True, exist_ok=True)
     config_path().write_text("this is [not toml")
 
-    async def fake_run(sessions, config, on_exit, problems):
+    async def fake_run(sessions, config, on_exit, problems, extras=None):
         seen.append(config)
         return 0
 

@@ -224,12 +224,15 @@ async def test_refused_credentials_open_the_login_screen_once(provider: str, tmp
 async def test_voipstudio_idle_session_goes_to_login_on_refresh() -> None:
     from cdrtui.tui.screens.login import LoginScreen
 
-    with running("voipstudio", calls=100, token_idle_timeout=0.25) as sim:
+    with running("voipstudio", calls=100, token_idle_timeout=60) as sim:
         app = tui_app([sim])
         async with app.run_test(size=SIZE) as pilot:
             started = time.monotonic()
             while not loaded(app) and time.monotonic() - started < 60:
                 await pilot.pause(0.05)
+            assert loaded(app)
+            for token in sim.sim.tokens.values():  # short only now: a busy machine can't expire it early
+                token.idle_timeout = 0.25
             await pilot.pause(0.35)  # idle longer than the token lives
             before = sim.sim.requests
             await pilot.press("r")
