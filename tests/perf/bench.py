@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve()
+ROOT = HERE.parents[2]  # the source tree under test: measured processes import cdrtui from here
 SCRATCH = tempfile.TemporaryDirectory(prefix="cdrtui-bench-")  # homes and CAs; removed at exit
 PY = sys.executable
 # The installed `cdrtui` script beside this Python, as a user runs it.
@@ -40,14 +43,16 @@ ENDED = b"painted\n"  # what a start-up child writes when its first rows are on 
 
 
 # Measured processes run in a scratch folder, as a user's would: never where `import cdrtui` could
-# pick up a source tree by accident (python -c puts the working directory first on sys.path).
+# pick up a source tree by accident (python -c puts the working directory first on sys.path). They
+# import cdrtui from this script's own tree, on purpose (PYTHONPATH): a venv installed in editable
+# mode from another checkout would otherwise measure that one.
 
 # --- simulators in their own processes ----------------------------------------------------------
 
 
 def serve(config: dict[str, Any]) -> None:
     """Run one simulator until stdin closes; print its address and credentials as one JSON line."""
-    from cdrtui.simulators.core import Knobs, SimServer
+    from cdrtui.simulators.core import Knobs, SimServer, json_response
     from cdrtui.simulators.registry import simulator_class
 
     latency = config["latency_ms"] / 1000
@@ -65,6 +70,16 @@ def serve(config: dict[str, Any]) -> None:
         ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
         ca_path = os.path.join(SCRATCH.name, "ca.pem")
         ca.cert_pem.write_to_path(ca_path)
+    counted = sim.handle
+
+    def handle(req: Any) -> Any:
+        # The benchmark asks the simulator what it answered (not counted as a request itself).
+        if req.path == HITS_PATH:
+            with sim.lock:
+                return json_response(200, dict(sim.hits))
+        return counted(req)
+
+    sim.handle = handle  # type: ignore[method-assign]
     server = SimServer(sim, ssl_context=context).start()
     base_url = server.origin + str(getattr(sim, "path", ""))
     print(json.dumps({"base_url": base_url, "origin": server.origin, "env": sim.env(base_url), "ca": ca_path}))
@@ -73,13 +88,42 @@ def serve(config: dict[str, Any]) -> None:
     server.stop()
 
 
+HITS_PATH = "/__bench/hits"
+# Paths of call listings and of recording listings, across the five simulators.
+LISTINGS = ("/cdrs", "/calllogs", "/GetCallHistory", "/call-logs/", "/calls")
+RECORDINGS = ("/monitors", "/recordings")
+
+
+def sim_hits(origin: str) -> Counter[str]:
+    import httpx
+
+    return Counter(httpx.get(origin + HITS_PATH, timeout=30).json())
+
+
+def split_hits(before: Counter[str], after: Counter[str]) -> tuple[int, int]:
+    """(listing requests, recording-listing requests) answered between two `sim_hits`."""
+    new = after - before
+    listing = sum(n for path, n in new.items() if path.endswith(LISTINGS))
+    recordings = sum(n for path, n in new.items() if path.endswith(RECORDINGS))
+    return listing, recordings
+
+
+def tree_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` importing cdrtui from the tree this script is in (not whatever the venv points at)."""
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
 class SimProcess:
     """A simulator in a child process; a context manager."""
 
     def __init__(self, provider: str, calls: int, latency_ms: float, **config: Any) -> None:
         self.config = {"provider": provider, "calls": calls, "latency_ms": latency_ms, **config}
         self.proc = subprocess.Popen(
-            [PY, str(HERE), "--serve", json.dumps(self.config)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            [PY, str(HERE), "--serve", json.dumps(self.config)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=tree_env(dict(os.environ)),
         )
         assert self.proc.stdout is not None
         info = json.loads(self.proc.stdout.readline())
@@ -87,6 +131,10 @@ class SimProcess:
         self.origin: str = info["origin"]
         self.env: dict[str, str] = info["env"]
         self.ca: str | None = info["ca"]
+
+    def hits(self) -> Counter[str]:
+        """Requests the simulator has answered so far, by path."""
+        return sim_hits(self.origin)
 
     def stop(self) -> None:
         if self.proc.stdin:
@@ -115,7 +163,7 @@ def child_env(sim: SimProcess | None = None, **extra: str) -> dict[str, str]:
     if sim is not None:
         env.update(sim.env)
     env.update(extra)
-    return env
+    return tree_env(env)
 
 
 # --- statistics and the table -------------------------------------------------------------------
@@ -170,6 +218,8 @@ FORMATS: dict[str, Callable[[float], str]] = {
     "MB": lambda v: f"{v:,.0f}",
     "rec/s": lambda v: f"{v:,.0f}",
     "s": lambda v: f"{v:.2f}",
+    "µs": lambda v: f"{v:.1f}",
+    "%": lambda v: f"{v:.0f}",
 }
 
 
@@ -637,18 +687,32 @@ def figure_keys(opts: argparse.Namespace) -> list[Row]:
 # --- 4. memory ----------------------------------------------------------------------------------
 
 
-def run_export(args: list[str], env: dict[str, str], out: Any = subprocess.DEVNULL) -> tuple[float, float]:
-    """(seconds, peak RSS in MB) of one `cdrtui calls …` process."""
+@dataclass
+class Ran:
+    seconds: float  # wall time, start to exit
+    cpu: float  # user + system seconds of the process
+    peak_mb: float  # peak RSS
+    err: str
+
+
+def run_process(cmd: list[str], env: dict[str, str], out: Any = subprocess.DEVNULL) -> Ran:
+    """One measured process, start to exit; it must succeed."""
     started = time.perf_counter()
-    proc = subprocess.Popen([*CDRTUI, "calls", *args], env=env, stdout=out, stderr=subprocess.PIPE, cwd=SCRATCH.name)
+    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.PIPE, cwd=SCRATCH.name)
     assert proc.stderr is not None
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        raise RuntimeError(f"cdrtui calls failed ({proc.returncode}): {err.decode(errors='replace')[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024
+        raise RuntimeError(f"{cmd[-4:]} failed ({proc.returncode}): {err.decode(errors='replace')[-2000:]}")
+    return Ran(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, err.decode(errors="replace"))
+
+
+def run_export(args: list[str], env: dict[str, str], out: Any = subprocess.DEVNULL) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of one `cdrtui calls …` process."""
+    ran = run_process([*CDRTUI, "calls", *args], env, out)
+    return ran.seconds, ran.peak_mb
 
 
 def figure_memory(opts: argparse.Namespace) -> list[Row]:
@@ -809,6 +873,394 @@ def figure_sdk(opts: argparse.Namespace) -> list[Row]:
     return rows
 
 
+# --- 7. recordings in the listing (issue 9) -----------------------------------------------------
+
+
+# The table's paging: a PagedSource of the TUI's page size, its first `pages` pages one after the
+# other, as a user paging down would load them.
+async def table_pages(config: dict[str, Any]) -> dict[str, Any]:
+    from cdrtui.connect import Connection, provider_from_env
+    from cdrtui.paging import PagedSource
+    from cdrtui.tui.sessions import TABLE_PAGE
+
+    provider = provider_from_env(config["provider"], Connection())
+    try:
+        source = PagedSource(provider, page_size=TABLE_PAGE)
+        await source.start()
+        rows = min(source.count, config["pages"] * TABLE_PAGE)
+        with_rec = unknown = 0
+        for start in range(0, rows, TABLE_PAGE):
+            stop = min(start + TABLE_PAGE, rows)
+            await source.ensure(start, stop)
+            calls = [source.row(r) for r in range(start, stop)]  # now: the cache keeps 48 pages
+            with_rec += sum(1 for c in calls if c is not None and c.recording_urls)
+            unknown += sum(1 for c in calls if c is None or not c.recordings_known)
+    finally:
+        await provider.aclose()
+    return {"rows": rows, "with_recording": with_rec, "unknown": unknown}
+
+
+def child_pages(config: dict[str, Any]) -> dict[str, Any]:
+    return asyncio.run(table_pages(config))
+
+
+def recording_lines(path: str) -> tuple[int, int]:
+    """(lines, lines with a recording link) of a JSONL export."""
+    lines = linked = 0
+    with open(path, "rb") as f:
+        for line in f:
+            lines += 1
+            linked += b'"recording_urls": []' not in line
+    return lines, linked
+
+
+def figure_recordings(opts: argparse.Namespace) -> list[Row]:
+    """Requests are counted at the simulator: they don't vary from run to run, so one run each."""
+    rows = []
+    sizes = {"portsip": 20_000, "voipstudio": 50_000}
+    for provider, calls in sizes.items():
+        with SimProcess(provider, calls, opts.latency) as sim:
+            env = child_env(sim)
+            cases: list[tuple[str, list[str] | None]] = [
+                (f"`cdrtui calls {provider} --format jsonl`", []),
+                (f"`cdrtui calls {provider} --format jsonl --has-recording`", ["--has-recording"]),
+                (f"the table: its first 50 pages of 200 rows ({provider})", None),
+            ]
+            for label, extra in cases:
+                before = sim.hits()
+                if extra is None:
+                    shown = run_child("pages", {"provider": provider, "pages": 50}, env)
+                    tally = f"{shown['with_recording']:,} of {shown['rows']:,} with a recording, {shown['unknown']} ?"
+                else:
+                    out = os.path.join(SCRATCH.name, "recordings.jsonl")
+                    with open(out, "wb") as f:
+                        run_export([provider, "--format", "jsonl", *extra], env, f)
+                    lines, linked = recording_lines(out)
+                    tally = f"{linked:,} of {lines:,} lines with a recording link"
+                listing, recordings = split_hits(before, sim.hits())
+                log(f"recordings {provider} {label}: {listing} listing + {recordings} recording requests; {tally}")
+                what = f"{label}, {calls:,} calls: listing + recording requests ({tally})"
+                rows.append(
+                    Row(
+                        "7",
+                        what,
+                        Stat([float(listing + recordings)]),
+                        Stat([float(listing)]),
+                        "req",
+                        "≤ 2× (≤ 1 a page)",
+                    )
+                )
+    return rows
+
+
+# --- 8. stats against calls ---------------------------------------------------------------------
+
+
+def figure_stats(opts: argparse.Namespace) -> list[Row]:
+    """`cdrtui stats` rides the export path: it must go at least as fast, in constant memory."""
+    big, small = 200_000, 20_000
+    rates, floor, peaks, small_peaks = [], [], [], []
+    with SimProcess("voipstudio", big, opts.latency) as sim:
+        env = child_env(sim)
+        out = os.path.join(SCRATCH.name, "stats.json")
+        for run in range(opts.runs):
+            order = ("stats", "calls") if run % 2 == 0 else ("calls", "stats")  # drift hits both alike
+            for which in order:
+                if which == "stats":
+                    with open(out, "wb") as f:
+                        ran = run_process([*CDRTUI, "stats", "voipstudio", "--format", "json"], env, f)
+                    counted = json.loads(Path(out).read_text())["calls"]
+                    if counted != big:
+                        raise RuntimeError(f"stats counted {counted:,} calls of {big:,}")
+                    rates.append(big / ran.seconds)
+                    peaks.append(ran.peak_mb)
+                else:
+                    ran = run_process([*CDRTUI, "calls", "voipstudio", "--format", "jsonl"], env)
+                    floor.append(big / ran.seconds)
+    with SimProcess("voipstudio", small, opts.latency) as sim:
+        env = child_env(sim)
+        for _ in range(opts.runs):
+            small_peaks.append(run_process([*CDRTUI, "stats", "voipstudio", "--format", "json"], env).peak_mb)
+    log(f"stats: {statistics.median(rates):,.0f} rec/s, calls {statistics.median(floor):,.0f} rec/s")
+    return [
+        Row(
+            "8",
+            f"`cdrtui stats voipstudio --format json`, {big:,} calls (floor column: `calls --format jsonl`)",
+            Stat(rates),
+            Stat(floor),
+            "rec/s",
+            "≥ 1.0×",
+        ),
+        Row(
+            "8",
+            f"`cdrtui stats` peak RSS: {big:,} calls (floor column: {small:,})",
+            Stat(peaks),
+            Stat(small_peaks),
+            "MB",
+            "≤ 1.2× (constant memory)",
+        ),
+    ]
+
+
+# --- 9. jump to a time --------------------------------------------------------------------------
+
+
+def landed_right(rows: list[Any], row: int, cut: Any) -> bool:
+    """Row `row` is the first call older than `cut` (the second after the time): the one above isn't."""
+    call, above = rows
+    older = call is not None and call.started_at < cut
+    return older and (row == 0 or (above is not None and above.started_at >= cut))
+
+
+async def seek_session(config: dict[str, Any]) -> dict[str, Any]:
+    """Jumps to a time on a table whose first page is shown: requests at the simulators, ms."""
+    from datetime import timedelta
+
+    from cdrtui.connect import Connection, provider_from_env
+    from cdrtui.merged import MergedSource
+    from cdrtui.paging import PagedSource, now_utc, second_after
+    from cdrtui.tui.sessions import TABLE_PAGE
+
+    pids, origins = config["providers"], config["origins"]
+    providers = [provider_from_env(pid, Connection()) for pid in pids]
+    snapshot = now_utc()
+
+    def fresh() -> Any:
+        sources = [PagedSource(p, snapshot=snapshot, page_size=TABLE_PAGE) for p in providers]
+        return sources[0] if len(sources) == 1 else MergedSource(sources)
+
+    def hits() -> list[Counter[str]]:
+        return [sim_hits(origin) for origin in origins]
+
+    def counted(before: list[Counter[str]]) -> tuple[int, int]:
+        pairs = [split_hits(b, a) for b, a in zip(before, hits(), strict=True)]
+        return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
+
+    async def shown(view: Any) -> None:
+        if isinstance(view, MergedSource):
+            view.request(0, 40, lambda: None)
+            assert view._bg is not None
+            await view._bg
+        else:
+            await view.start()
+
+    results: list[dict[str, Any]] = []
+    try:
+        view = fresh()
+        await shown(view)
+        count = view.count
+        # The account's span, for times at a fraction of it (not measured).
+        if isinstance(view, MergedSource):
+            view.request(count - 1, count, lambda: None)
+            assert view._bg is not None
+            await view._bg
+        else:
+            await view.ensure(count - 1, count)
+        newest, oldest = view.row(0).started_at, view.row(count - 1).started_at
+        for fraction in config["fractions"]:
+            view = fresh()
+            await shown(view)
+            if fraction == "middle":  # the scrollbar dragged to 50%: rows, not a time
+                row = count // 2
+                before = hits()
+                started = time.perf_counter()
+                view.request(row, row + 40, lambda: None)
+                await view._bg
+                ms = (time.perf_counter() - started) * 1000
+                listing, recordings = counted(before)
+                got = [view.row(r) for r in range(row, row + 40)]
+                ok = all(got) and all(a.started_at >= b.started_at for a, b in itertools.pairwise(got))
+            else:
+                when = newest - (newest - oldest) * fraction + timedelta(milliseconds=500)
+                before = hits()
+                started = time.perf_counter()
+                row = await view.seek_time(when)
+                ms = (time.perf_counter() - started) * 1000
+                listing, recordings = counted(before)
+                if isinstance(view, MergedSource):
+                    view.request(max(0, row - 1), row + 1, lambda: None)
+                    await view._bg
+                else:
+                    await view.ensure(max(0, row - 1), row + 1)
+                neighbours = [view.row(row), view.row(row - 1) if row else None]
+                ok = landed_right(neighbours, row, second_after(when))
+            results.append(
+                {"fraction": fraction, "row": row, "ms": ms, "listing": listing, "recordings": recordings, "ok": ok}
+            )
+    finally:
+        for provider in providers:
+            await provider.aclose()
+    return {"count": count, "results": results}
+
+
+def child_seek(config: dict[str, Any]) -> dict[str, Any]:
+    return asyncio.run(seek_session(config))
+
+
+def seek_rows(
+    opts: argparse.Namespace, sims: list[SimProcess], label: str, fractions: list[Any], target: str
+) -> list[Row]:
+    """Each fraction's jump, run `opts.runs` times, with one plain page request beside each run."""
+    pids = [sim.config["provider"] for sim in sims]
+    env = child_env()
+    for sim in sims:
+        env.update(sim.env)
+    config = {"providers": pids, "origins": [sim.origin for sim in sims], "fractions": fractions}
+    runs, floor = [], []
+    for _ in range(opts.runs):
+        runs.append(run_child("seek", config, env))
+        # The floor: one round trip for one page, on the first provider, right beside the jumps.
+        provider = "voipstudio" if "voipstudio" in pids else pids[0]
+        sim = sims[pids.index(provider)]
+        floor.append(one_page_request(provider, sim, runs[-1]["count"], "middle"))
+    count = runs[0]["count"]
+    rows = []
+    for i, fraction in enumerate(fractions):
+        got = [r["results"][i] for r in runs]
+        wrong = sum(not g["ok"] for g in got)
+        where = (
+            f"row {count // 2:,} (scrollbar at 50%)"
+            if fraction == "middle"
+            else f"time at {fraction:.0%} of the span (row ~{statistics.median(g['row'] for g in got):,.0f})"
+        )
+        landed = "" if not wrong else f" — WRONG ROW in {wrong} of {len(got)} runs"
+        extra = statistics.median(g["recordings"] for g in got)
+        what = f"{label} of {count:,}: {where}{landed}"
+        log(f"seek {what}: {statistics.median(g['listing'] for g in got):.0f} listing requests")
+        rows.append(Row("9", what + ": time", Stat([g["ms"] for g in got]), Stat(floor), "ms", "a few round trips"))
+        reqs = Stat([float(g["listing"]) for g in got])
+        note = f" (+{extra:.0f} recording listing)" if extra else ""
+        rows.append(Row("9", what + f": listing requests{note}", reqs, Stat([1.0]), "req", target))
+    return rows
+
+
+def figure_seek(opts: argparse.Namespace) -> list[Row]:
+    rows = []
+    fractions = [0.1, 0.5, 0.9]
+    with SimProcess("voipstudio", 1_000_000, opts.latency) as sim:
+        rows += seek_rows(opts, [sim], "jump to a time, voipstudio", fractions, "≤ 3")
+    for calls in (25_000, 100_000):
+        with SimProcess("voximplant", calls, opts.latency) as sim:
+            rows += seek_rows(opts, [sim], "jump to a time, voximplant", fractions, "O(log n)")
+    merged = [("voipstudio", 1_000_000), ("portsip", 5_000), ("voximplant", 25_000)]
+    sims = [SimProcess(provider, calls, opts.latency) for provider, calls in merged]
+    try:
+        rows += seek_rows(opts, sims, "All providers", ["middle", 0.5], "a few counts, no merge")
+    finally:
+        for sim in sims:
+            sim.stop()
+    return rows
+
+
+# --- 10. JSON decoding --------------------------------------------------------------------------
+
+# `cdrtui calls …` with the HTTP layer's JSON decoding as shipped (the stdlib) or with orjson as it
+# would ship: bodies orjson refuses (invalid UTF-8, raw control characters, NaN) or might round
+# (integers past 64 bits become floats: any run of 19 digits) go to the stdlib's lenient path. The
+# decoding is timed on the thread that runs it; its time and bytes go to stderr at exit.
+JSON_CHILD = r"""
+import atexit, json, os, sys, time
+import cdrtui.providers.http as http
+mode = sys.argv[1]
+decode = http.parse_json
+if mode == "orjson":
+    import orjson
+    DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
+    def decode(content):
+        if b"0" * 19 not in content.translate(DIGITS):
+            try:
+                return orjson.loads(content)
+            except orjson.JSONDecodeError:
+                pass
+        return json.loads(content.decode("utf-8", errors="replace"), strict=False)
+spent = [0.0, 0]
+def timed(content):
+    started = time.thread_time()
+    try:
+        return decode(content)
+    finally:
+        spent[0] += time.thread_time() - started
+        spent[1] += len(content)
+http.parse_json = timed
+atexit.register(lambda: os.write(2, f"\nJSONTIME {spent[0]:.6f} {spent[1]}\n".encode()))
+from cdrtui.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def json_time(err: str) -> float:
+    line = next(line for line in reversed(err.splitlines()) if line.startswith("JSONTIME "))
+    return float(line.split()[1])
+
+
+def figure_json(opts: argparse.Namespace) -> list[Row]:
+    """The share of an export's CPU in JSON decoding, and the same export with orjson decoding,
+    alternately in one run (issue 12 §7: orjson is adopted if the export gains clearly)."""
+    limit = 200_000
+    try:
+        import orjson  # noqa: F401
+    except ImportError:
+        log("orjson is not installed (pip install -e '.[bench]'): figure 10 skipped")
+        return []
+    modes = ["stdlib", "orjson"]
+    rate: dict[str, list[float]] = {m: [] for m in modes}
+    cpu: dict[str, list[float]] = {m: [] for m in modes}  # µs of process CPU a record
+    decode: dict[str, list[float]] = {m: [] for m in modes}  # µs of decoding a record
+    share: dict[str, list[float]] = {m: [] for m in modes}
+    args = ["calls", "voipstudio", "--format", "jsonl", "--limit", str(limit)]
+    with SimProcess("voipstudio", 1_000_000, opts.latency) as sim:
+        env = child_env(sim)
+        for run in range(opts.runs):
+            for mode in modes if run % 2 == 0 else modes[::-1]:
+                ran = run_process([PY, "-c", JSON_CHILD, mode, *args], env)
+                spent = json_time(ran.err)
+                rate[mode].append(limit / ran.seconds)
+                cpu[mode].append(ran.cpu / limit * 1e6)
+                decode[mode].append(spent / limit * 1e6)
+                share[mode].append(100 * spent / ran.cpu)
+    for mode in modes:
+        log(
+            f"json {mode}: {statistics.median(rate[mode]):,.0f} rec/s, {statistics.median(cpu[mode]):.1f} µs CPU "
+            f"a record, decoding {statistics.median(decode[mode]):.1f} µs ({statistics.median(share[mode]):.0f}%)"
+        )
+    what = f"`cdrtui calls voipstudio --format jsonl --limit {limit:,}`"
+    vs = "(floor column: the stdlib's json.loads, as shipped)"
+    return [
+        Row(
+            "10",
+            f"JSON decoding's share of the export's CPU, {what}: with orjson (floor column: stdlib, as shipped)",
+            Stat(share["orjson"]),
+            Stat(share["stdlib"]),
+            "%",
+            "",
+        ),
+        Row(
+            "10",
+            "JSON decoding, µs a record: orjson (floor column: stdlib)",
+            Stat(decode["orjson"]),
+            Stat(decode["stdlib"]),
+            "µs",
+            "< 1×",
+        ),
+        Row(
+            "10",
+            f"export CPU, µs a record, orjson {vs}",
+            Stat(cpu["orjson"]),
+            Stat(cpu["stdlib"]),
+            "µs",
+            "< 0.9× to adopt",
+        ),
+        Row(
+            "10",
+            f"export throughput, orjson {vs}",
+            Stat(rate["orjson"]),
+            Stat(rate["stdlib"]),
+            "rec/s",
+            "> 1.1× to adopt",
+        ),
+    ]
+
+
 # --- main ---------------------------------------------------------------------------------------
 
 FIGURES: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
@@ -818,7 +1270,15 @@ FIGURES: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "4": figure_memory,
     "5": figure_export,
     "6": figure_sdk,
+    "7": figure_recordings,
+    "8": figure_stats,
+    "9": figure_seek,
+    "10": figure_json,
 }
+CHILDREN |= {"pages": child_pages, "seek": child_seek}
+# --only takes numbers or these names.
+NAMES = {"first-rows": "1", "jumps": "2", "keys": "3", "memory": "4", "export": "5", "sdk": "6"}
+NAMES |= {"recordings": "7", "stats": "8", "seek": "9", "json": "10"}
 
 
 def machine() -> str:
@@ -849,7 +1309,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer providers and export runs (under 5 minutes)")
     parser.add_argument("--json", metavar="FILE", help="also write every sample as JSON")
-    parser.add_argument("--only", metavar="LIST", help="comma list of figures (1-6)")
+    parser.add_argument(
+        "--only", metavar="LIST", help="comma list of figures: 1-10 or names (recordings, stats, seek, json, …)"
+    )
     parser.add_argument("--latency", type=float, default=20.0, metavar="MS", help="simulator latency per request")
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (at least 5 for the record)")
     parser.add_argument("--serve", metavar="CONFIG", help=argparse.SUPPRESS)
@@ -862,7 +1324,10 @@ def main(argv: list[str] | None = None) -> int:
         name, config = opts.child
         print(json.dumps(CHILDREN[name](json.loads(config))))
         return 0
-    chosen = opts.only.split(",") if opts.only else list(FIGURES)
+    chosen = [NAMES.get(key, key) for key in opts.only.split(",")] if opts.only else list(FIGURES)
+    unknown = [key for key in chosen if key not in FIGURES]
+    if unknown:
+        parser.error(f"--only: no figure {', '.join(unknown)} (1-10 or {', '.join(NAMES)})")
     print(f"cdrtui benchmark — {machine()}")
     print(
         f"simulator latency {opts.latency:g} ms a request, {opts.runs} runs a figure{' (quick)' if opts.quick else ''}"
