@@ -6,7 +6,7 @@ import gc
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
@@ -15,9 +15,10 @@ from ..merged import MergedSource
 from ..paging import PagedSource, now_utc
 from ..text import sanitize
 from .sessions import Session
+from .shell import AppShell
 
 
-class CdrApp(App[int]):
+class CdrApp(AppShell):
     """cdrtui's Textual app. Start it with sessions (browser) or none (welcome screen)."""
 
     CSS_PATH = "cdrtui.tcss"
@@ -105,6 +106,11 @@ class CdrApp(App[int]):
             self.switch_screen(BrowserScreen(self.sessions, view))
         else:
             self.push_screen(BrowserScreen(self.sessions, view))
+
+    def show_welcome(self) -> None:
+        from .screens.welcome import WelcomeScreen
+
+        self.switch_screen(WelcomeScreen())
 
     def show_login_for(self, session: Session, message: str) -> None:
         """A 401/403: back to that profile's login form with the provider's message."""

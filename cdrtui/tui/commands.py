@@ -12,10 +12,10 @@ from textual.screen import Screen
 from ..text import sanitize
 
 if TYPE_CHECKING:
-    from .app import CdrApp
+    from .shell import AppShell
 
 
-def key_of(screen: Screen[object], app: CdrApp, action: str) -> str:
+def key_of(screen: Screen[object], app: AppShell, action: str) -> str:
     """The key bound to an action on this screen (its focus chain and the app), as the user would
     type it after any remapping: read from Textual's public `active_bindings`."""
     for active in screen.active_bindings.values():
@@ -24,7 +24,7 @@ def key_of(screen: Screen[object], app: CdrApp, action: str) -> str:
     return ""
 
 
-def commands_for(app: CdrApp, screen: Screen[object]) -> Iterator[SystemCommand]:
+def commands_for(app: AppShell, screen: Screen[object]) -> Iterator[SystemCommand]:
     from .screens.browser import BrowserScreen
 
     covered: set[str] = set()  # actions with an entry of their own (dynamic titles, session names)
@@ -75,7 +75,7 @@ GROUPS = {
 }
 
 
-def binding_commands(app: CdrApp, screen: Screen[object], covered: set[str]) -> Iterator[SystemCommand]:
+def binding_commands(app: AppShell, screen: Screen[object], covered: set[str]) -> Iterator[SystemCommand]:
     """An entry for every binding usable here that has an id and is shown or explained (a tooltip),
     read from the live bindings: a new key appears in the palette without a hand-written list."""
     seen: set[str] = set()

@@ -10,34 +10,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..config import Config
-from ..connect import Connection, build_provider, provider_from_env, provider_from_profile
+from ..connect import Connection, provider_from_env, provider_from_profile
 from ..errors import ConfigError
 from ..merged import MergedSource
 from ..model import CallFilter
 from ..paging import PagedSource, now_utc
-from .sessions import ALL, Session, view_source
+from .sessions import ALL, Session, demo_sessions, view_source
 
 if TYPE_CHECKING:
     from .app import CdrApp
-
-DEMO_LATENCY = (0.05, 0.15)  # seconds a request, like a real API across the internet
-
-
-def demo_sessions(latency: tuple[float, float] = DEMO_LATENCY) -> tuple[list[Session], Callable[[], None]]:
-    """Start the five simulators in this process and log in to each. Demo profiles are never saved."""
-    from ..simulators.registry import start_all
-
-    running = start_all(latency=latency)
-    sessions = []
-    for sim in running:
-        provider = build_provider(sim.provider, sim.credentials(), Connection(base_url=sim.base_url))
-        sessions.append(Session(key=f"demo:{sim.provider}", label=sim.provider, provider=provider, demo=True))
-
-    def stop() -> None:
-        for sim in running:
-            sim.stop()
-
-    return sessions, stop
 
 
 def profile_sessions(config: Config, conn: Connection, only: str | None = None) -> tuple[list[Session], list[str]]:

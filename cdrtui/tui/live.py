@@ -19,7 +19,7 @@ from ..paging import PagedSource, SourceStatus
 from ..text import sanitize
 
 if TYPE_CHECKING:
-    from .screens.features import FeatureScreen
+    from .screens.browsing import Browsing
     from .sessions import Session
 
 INTERVAL = 5.0  # seconds between polls (the follower widens it when a provider throttles)
@@ -72,7 +72,7 @@ def loaded_top(source: PagedSource | MergedSource, limit: int = MARK_ROWS) -> li
 class LiveMode:
     """Polls while on; the screen's table shows `self.source`."""
 
-    def __init__(self, screen: FeatureScreen, interval: float = INTERVAL) -> None:
+    def __init__(self, screen: Browsing, interval: float = INTERVAL) -> None:
         self.screen = screen
         self.interval = interval
         self.source: LiveSource | None = None
@@ -96,7 +96,7 @@ class LiveMode:
         if screen.filter.since is not None:
             since = max(since, screen.filter.since)
         flt = replace(screen.filter, since=since)
-        clock = screen.app.clock  # type: ignore[attr-defined]
+        clock = screen.app.clock
         self.followers = []
         for index in screen.viewed_indexes():
             follower = Follower([screen.sessions[index].provider], flt, interval=self.interval, clock=clock)

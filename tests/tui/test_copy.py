@@ -7,6 +7,7 @@ import json
 
 from textual.content import Content
 
+from cdrtui.tui.app import CdrApp
 from cdrtui.tui.commands import commands_for
 from cdrtui.tui.screens.help import _rows, binding_groups
 from cdrtui.tui.widgets.call_table import CallTable
@@ -48,10 +49,10 @@ async def test_y_copies_the_other_party_and_Y_the_row(sims) -> None:
 
 
 async def test_help_and_palette_list_every_new_key(sims) -> None:
-    ids = {b.id: b.key for _, bindings in binding_groups() for b in bindings}
+    ids = {b.id: b.key for _, bindings in binding_groups(CdrApp) for b in bindings}
     for binding_id, key in NEW_KEYS.items():
         assert ids.get(binding_id) == key, binding_id
-    rows = {description for _, bindings in binding_groups() for _, description, _ in _rows(bindings)}
+    rows = {description for _, bindings in binding_groups(CdrApp) for _, description, _ in _rows(bindings)}
     wanted = {"Mask numbers", "Copy number", "Copy row as JSON", "Totals", "Jump to a time", "Live", "Saved views"}
     assert wanted | {"Columns", "Sort by a column"} <= rows  # each a row of its own in help
     app = make_app(sims, ["2chat", "unpod"])

@@ -47,9 +47,10 @@ async def test_palette_lists_commands_with_their_keys(sims):
 
 
 def test_help_lists_the_sidebar_keys():
+    from cdrtui.tui.app import CdrApp
     from cdrtui.tui.screens.help import binding_groups
 
-    ids = {b.id for _, bindings in binding_groups() for b in bindings}
+    ids = {b.id for _, bindings in binding_groups(CdrApp) for b in bindings}
     assert {"filters.leave", "filters.clear", "browser.clear"} <= ids
 
 

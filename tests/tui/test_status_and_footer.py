@@ -88,9 +88,11 @@ async def test_the_palette_has_one_entry_for_keys(sims):
 
 
 async def test_the_demo_from_the_welcome_screen_starts_on_all_providers(sims, monkeypatch):
-    import cdrtui.tui.launch as launch
+    import cdrtui.tui.sessions as sessions_module
 
-    monkeypatch.setattr(launch, "demo_sessions", lambda: (make_sessions(sims, ["2chat", "unpod"]), lambda: None))
+    monkeypatch.setattr(
+        sessions_module, "demo_sessions", lambda: (make_sessions(sims, ["2chat", "unpod"]), lambda: None)
+    )
     app = CdrApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))

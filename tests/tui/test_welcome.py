@@ -55,7 +55,7 @@ async def test_the_demo_opens_the_browser_and_stops_the_simulators_on_exit(sims,
     def fake_demo_sessions():  # the real one starts five servers with demo-sized accounts
         return make_sessions(sims, ["2chat", "unpod"]), lambda: stopped.append(True)
 
-    monkeypatch.setattr("cdrtui.tui.launch.demo_sessions", fake_demo_sessions)
+    monkeypatch.setattr("cdrtui.tui.sessions.demo_sessions", fake_demo_sessions)
     app = welcome_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -70,7 +70,7 @@ async def test_a_demo_that_cannot_start_says_so_without_a_traceback(monkeypatch)
     def broken():
         raise OSError("no free port")
 
-    monkeypatch.setattr("cdrtui.tui.launch.demo_sessions", broken)
+    monkeypatch.setattr("cdrtui.tui.sessions.demo_sessions", broken)
     app = welcome_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

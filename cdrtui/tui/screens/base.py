@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 from textual.screen import Screen
 
 if TYPE_CHECKING:
-    from ..app import CdrApp
+    from ..shell import AppShell
 
 ResultT = TypeVar("ResultT")
 
@@ -16,5 +16,5 @@ class CdrScreen(Screen[ResultT]):
     """A screen of cdrtui's app: `cdr_app` is the app with its sessions, clock and navigation."""
 
     @property
-    def cdr_app(self) -> CdrApp:
-        return cast("CdrApp", self.app)
+    def cdr_app(self) -> AppShell:
+        return cast("AppShell", self.app)

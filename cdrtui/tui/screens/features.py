@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from ...config import View
     from ...merged import MergedSource
     from ...paging import PagedSource
-    from ..app import CdrApp
     from ..live import LiveMode
     from ..sessions import Session
+    from ..shell import AppShell
     from ..widgets.filter_sidebar import FilterState
 
 OSC52_HINT = "through the terminal (OSC 52; in tmux: set -g set-clipboard on)"
@@ -309,7 +309,9 @@ class FeatureScreen(CdrScreen[None]):
         self.notify(f"Copied the call as JSON{note} {OSC52_HINT}.", title="Row copied", markup=False, timeout=4)
 
 
-def feature_commands(app: CdrApp, screen: FeatureScreen, titled: Callable[[str, str], str]) -> Iterator[SystemCommand]:
+def feature_commands(
+    app: AppShell, screen: FeatureScreen, titled: Callable[[str, str], str]
+) -> Iterator[SystemCommand]:
     """The palette's entries for these keys (commands.py adds them to the browser's)."""
     mask_title = "Mask: show numbers" if masking(app) else "Mask: hide numbers (screen sharing)"
     yield SystemCommand(

@@ -32,7 +32,7 @@ def _own_bindings(cls: type) -> list[Binding]:
     return [b for b in found if isinstance(b, Binding) and b.id]
 
 
-def _cdrtui_classes() -> list[type]:
+def _cdrtui_classes(app_class: type) -> list[type]:
     """Every screen and widget class of the app (their modules imported), the app first."""
     import importlib
     import pkgutil
@@ -40,12 +40,11 @@ def _cdrtui_classes() -> list[type]:
     from textual.dom import DOMNode
 
     from .. import screens, widgets
-    from ..app import CdrApp
 
     for package in (screens, widgets):
         for module in pkgutil.iter_modules(package.__path__):
             importlib.import_module(f"{package.__name__}.{module.name}")
-    found: list[type] = [CdrApp]
+    found: list[type] = [app_class]
     pending = list(DOMNode.__subclasses__())
     while pending:
         cls = pending.pop(0)
@@ -53,14 +52,14 @@ def _cdrtui_classes() -> list[type]:
         if cls.__module__.startswith("cdrtui.tui") and cls not in found:
             found.append(cls)
     # A screen's own keys before those of the base it builds on (the browser's before its features').
-    return [CdrApp, *sorted(found[1:], key=lambda cls: -len(cls.__mro__))]
+    return [app_class, *sorted(found[1:], key=lambda cls: -len(cls.__mro__))]
 
 
-def binding_groups() -> list[tuple[str, list[Binding]]]:
+def binding_groups(app_class: type) -> list[tuple[str, list[Binding]]]:
     """The bindings of every class, grouped by their ids: help is derived, not a hand-kept list."""
     groups: dict[str, list[Binding]] = {}
     seen: set[str] = set()
-    for cls in _cdrtui_classes():
+    for cls in _cdrtui_classes(app_class):
         for binding in _own_bindings(cls):
             if binding.id in seen:
                 continue
@@ -103,7 +102,7 @@ class HelpScreen(ModalScreen[None]):
         keymap = dict(config.keys) if config is not None else {}
         with VerticalScroll():
             yield Static(Text("Keys", style="bold"))
-            for title, bindings in binding_groups():
+            for title, bindings in binding_groups(type(self.app)):
                 table = Table(title=Text(title, style="bold"), title_justify="left", box=None, expand=True)
                 table.add_column(Text("Keys"), style="bold cyan", no_wrap=True, ratio=1)
                 table.add_column(Text("Does"), ratio=2)

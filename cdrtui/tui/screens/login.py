@@ -366,9 +366,7 @@ class LoginScreen(CdrScreen[None]):
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
         else:
-            from .welcome import WelcomeScreen
-
-            self.app.switch_screen(WelcomeScreen())
+            self.cdr_app.show_welcome()
 
     def _result(self, message: str, kind: str = "") -> None:
         result = self.query_one("#login-result", Static)

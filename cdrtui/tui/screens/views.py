@@ -26,7 +26,7 @@ from ..sessions import ALL, Session
 from ..widgets.filter_sidebar import FilterState
 
 if TYPE_CHECKING:
-    from .features import FeatureScreen
+    from .browsing import Browsing
 
 RELATIVE_PRESETS = ("1h", "24h", "7d", "30d")
 
@@ -61,7 +61,7 @@ def describe(view: View) -> str:
     return sanitize(f"{who} · {what}", 70)
 
 
-def open_view(screen: FeatureScreen, view: View) -> str | None:
+def open_view(screen: Browsing, view: View) -> str | None:
     """Show a saved view in the browser; a problem (its providers aren't open here) as a sentence."""
     sessions = screen.sessions
     wanted = set(view.providers)

@@ -101,7 +101,7 @@ class WelcomeScreen(CdrScreen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="demo")
     def _start_demo(self) -> None:
-        from ..launch import demo_sessions
+        from ..sessions import demo_sessions  # read at call time: tests replace it
 
         try:
             sessions, stop = demo_sessions()
