@@ -92,8 +92,10 @@ class Listing:
         """What each provider said about the account (Provider.notices), `provider: text`."""
         return [f"{p.id}: {text}" for p in self.providers for text in p.notices]
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, providers: bool = True) -> None:
+        """Stop every stream's prefetches; close the clients too unless they are shared (the TUI's)."""
         for stream in self._streams:
             await stream.aclose()
-        for provider in self.providers:
-            await provider.aclose()
+        if providers:
+            for provider in self.providers:
+                await provider.aclose()

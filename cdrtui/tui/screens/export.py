@@ -1,5 +1,5 @@
 """`e`: export exactly the browser's current filter to CSV or JSONL, through the CLI's own code
-(PagedSource.iter_calls → merge_newest_first → tie_sorted → make_writer → write_stream)."""
+(listing.Listing, the CLI's pipeline → make_writer → write_stream)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from textual.worker import Worker
 
 from ...config import downloads_dir
 from ...errors import CdrError
-from ...export import make_writer, merge_newest_first, tie_sorted, write_stream
+from ...export import make_writer, write_stream
+from ...listing import Listing
 from ...model import CallFilter
 from ...paging import PagedSource
 from ...text import sanitize
@@ -219,19 +220,23 @@ class ExportScreen(ModalScreen[None]):
     # -- the export -------------------------------------------------------------------------------
     @work(exclusive=True, exit_on_error=False, group="export")
     async def export(self, path: Path) -> None:
-        sources = [PagedSource(s.provider, self.filter, snapshot=self.snapshot) for s in self.sessions]
+        # The CLI's export pipeline (listing.py): the same merge, order and filters as `cdrtui calls`.
+        listing = Listing([s.provider for s in self.sessions], self.filter, snapshot=self.snapshot)
+        sources = listing.sources
         try:
             fd, tmp = temp_beside(path)
         except OSError as exc:
+            await listing.aclose(providers=False)
             self._finished(f"Cannot write in {path.parent}: {exc.strerror or exc}.", "error")
             return
-        streams = [source.iter_calls() for source in sources]
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-                stream = streams[0] if len(streams) == 1 else merge_newest_first(streams)
+                stream = listing.stream()
                 stream = masked_stream(stream) if masking(self.app) else stream
                 writer = make_writer(self.format, out)
-                count = await write_stream(tie_sorted(stream), writer, on_progress=lambda n: self._progress(n, sources))
+                count = await write_stream(stream, writer, on_progress=lambda n: self._progress(n, sources))
+                if listing.failures:  # a file missing one provider's calls must not pass for the export
+                    raise listing.failures[0][1]
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, path)
@@ -252,8 +257,7 @@ class ExportScreen(ModalScreen[None]):
             self._finished(f"Export failed ({type(exc).__name__}). Nothing was written.", "error")
             return
         finally:
-            for iterator in streams:  # stop the other providers' prefetches too
-                await iterator.aclose()
+            await listing.aclose(providers=False)  # stops the prefetches; the session keeps its client
         self.written = count
         self._finished(f"Wrote {count:,} calls to {path}", "done")
         self.notify(sanitize(f"Wrote {count:,} calls to {path}", 300), title="Export done", markup=False, timeout=8)
