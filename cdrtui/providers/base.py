@@ -63,6 +63,8 @@ class ProviderSpec:
     # The listing (or one recording lookup per page) tells which calls have recordings. When False
     # (Unpod), `Call.recordings_known` is False and a has-recording filter can't be answered.
     recordings_in_listing: bool = True
+    # The orders the API can return its whole listing in, in a few words (the TUI's `o` says it).
+    server_sort: str = "documents no sort order"
     # Back-off when the caller gives none (2Chat's limit is per minute and says nothing of when).
     retry: RetryPolicy | None = None
 

@@ -312,6 +312,7 @@ class PortSIP(Provider):
         server_filters=frozenset({"since", "until", "direction", "min_duration"}),
         max_page_size=MAX_TOP,
         max_concurrency=4,
+        server_sort="sorts by any field (orderby)",
     )
 
     def __init__(self, credentials: Mapping[str, str], **kwargs: Any) -> None:

@@ -96,6 +96,7 @@ class TwoChat(Provider):
         fixed_page_size=True,
         # Each request costs a credit and trials allow 30/min: prefetch little.
         max_concurrency=2,
+        server_sort="documents no sort order",
         # 429s carry no Retry-After and the limit is per minute: back off from 2 s up to 60 s.
         retry=RetryPolicy(base_delay=2.0, max_delay=60.0),
     )

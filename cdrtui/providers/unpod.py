@@ -96,6 +96,7 @@ class Unpod(Provider):
         server_filters=frozenset({"direction"}),
         max_page_size=100,
         max_concurrency=4,
+        server_sort="sorts by start, end or talk time",
         recordings_in_listing=False,  # no recording field or endpoint on call logs (spec §9)
     )
 

@@ -86,6 +86,7 @@ class VoIPstudio(Provider):
         server_filters=frozenset({"since", "until"}),  # min_duration: only a superset (see conditions)
         max_page_size=MAX_LIMIT,
         max_concurrency=4,  # the official CLI's download concurrency; no documented rate limit
+        server_sort="sorts by any field (sort/dir)",
     )
 
     def __init__(self, credentials: Mapping[str, str], **kwargs: Any) -> None:

@@ -183,6 +183,7 @@ class Voximplant(Provider):
         server_filters=frozenset({"since", "until"}),
         max_page_size=MAX_COUNT,
         max_concurrency=2,
+        server_sort="sorts by start time only",
         default_window_days=30,
     )
 

@@ -46,7 +46,6 @@ LINES_LIMIT = 3_000  # lines of the raw record or the SIP trace
 DEPTH_LIMIT = 20
 TIME_KEYS = ("started_at", "answered_at", "ended_at")
 # Providers whose API has no recordings at all: say so instead of "none for this call".
-NO_RECORDINGS_API = {"unpod": "Unpod's API has no recordings or transcripts for calls."}
 DIM, NONE = "dim", "—"
 
 
@@ -442,7 +441,13 @@ class DetailsScreen(CdrScreen[None]):
                 y=max(0, self.selected * 2 - 2), animate=False
             )
             return
-        plain = NO_RECORDINGS_API.get(self.session.provider_id, "No recordings for this call.")
+        spec = self.session.provider.spec
+        # A provider fact, from its spec: the UI names no provider.
+        plain = (
+            "No recordings for this call."
+            if spec.recordings_in_listing
+            else f"{spec.name}'s API has no recordings or transcripts for calls."
+        )
         widget.update(Text(plain, style=DIM))
 
     def select_recording(self, index: int) -> None:

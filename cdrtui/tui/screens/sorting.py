@@ -9,21 +9,12 @@ from collections.abc import Sequence
 from ...text import sanitize
 from ..sessions import Session
 
-# What each API documents (/work/shared/providers/*.md): the order it can return a listing in.
-SERVER_SORT = {
-    "voipstudio": "sorts by any field (sort/dir)",
-    "unpod": "sorts by start, end or talk time",
-    "portsip": "sorts by any field (orderby)",
-    "voximplant": "sorts by start time only",
-    "2chat": "documents no sort order",
-}
-
 
 def why_not(sessions: Sequence[Session]) -> str:
     """One paragraph: what each provider in the view could do, and why the table stays newest first."""
     seen: list[str] = []
     for session in sessions:
-        what = SERVER_SORT.get(session.provider_id, "documents no sort order")
+        what = session.provider.spec.server_sort  # a provider fact, from its spec
         line = f"{sanitize(session.label, 30)} {what}"
         if line not in seen:
             seen.append(line)
