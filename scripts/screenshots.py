@@ -107,6 +107,12 @@ async def shoot() -> None:
             await pilot.pause(0.5)
             app.save_screenshot(str(OUT / "totals.svg"))
             await pilot.press("escape")
+            # Live mode: the LIVE badge; new calls would land on top, highlighted.
+            await pilot.press("l")
+            await pilot.pause(0.5)
+            app.save_screenshot(str(OUT / "live.svg"))
+            await pilot.press("l")
+            await wait_for(pilot, lambda: loaded(app))
             # The export dialog.
             await pilot.press("e")
             await pilot.pause(0.3)
