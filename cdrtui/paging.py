@@ -363,6 +363,15 @@ class PagedSource:
             return slot.error if slot else None
         return self.error if where is None and row >= self.count else None
 
+    def _wish(self, start: int, stop: int) -> tuple[int, int]:
+        """The rows worth fetching for a table's wish: at most half the cache, the last of the range.
+        An open-ended wish ("read on to the end": End pressed before the count was known) means the
+        end, not every page from the top of a million rows."""
+        if stop > self.count + self.size:
+            start = max(start, self.count - 2 * self.size)
+        stop = min(stop, self.count)
+        return max(0, start, stop - (self.cache_pages // 2) * self.size), stop
+
     def pages_for(self, start: int, stop: int) -> list[int]:
         pages: set[int] = set()
         for row in range(max(0, start), min(stop, self.count)):
@@ -424,7 +433,7 @@ class PagedSource:
                     on_done()
                     if self._wanted is not None:
                         break  # the user moved on: serve the newest wish first
-                tasks = self._schedule(start, stop, on_done)
+                tasks = self._schedule(*self._wish(start, stop), on_done)
                 if tasks:
                     await asyncio.wait(tasks)
                     if self.mode is Mode.SCAN and not self.complete and self._wanted is None:

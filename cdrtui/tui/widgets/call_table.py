@@ -293,7 +293,11 @@ class CallTable(ScrollView, can_focus=True):
             return
         top = int(self.scroll_offset.y)
         height = self.body_height
-        if self._follow_end:
+        if self._follow_end and self.source.complete:
+            # End was pressed before the end was known; now it is (a direct listing knows at once).
+            self.move_cursor(self.source.count - 1)
+            start, stop = max(0, self.source.count - 3 * height), self.source.count
+        elif self._follow_end:
             # Read on to the end: the source scans (and merges) until it knows where that is.
             start, stop = max(0, self.source.count - 3 * height), 10**12
         else:
