@@ -27,7 +27,29 @@ if TYPE_CHECKING:
     from .stats import Stats
     from .views import View
 
-PROVIDERS = tuple(BUILTIN)
+PROVIDERS = tuple(BUILTIN)  # the built-ins, for help texts; ids are checked against the registry
+
+
+def provider_arg(value: str) -> str:
+    """A provider id as argparse takes it: any registered provider (built-in or plug-in)."""
+    from .providers.registry import is_provider, provider_ids
+
+    if not is_provider(value):
+        raise argparse.ArgumentTypeError(f"unknown provider {value!r} (choose from {', '.join(provider_ids())})")
+    return value
+
+
+def provider_or_all(value: str) -> str:
+    return value if value == "all" else provider_arg(value)
+
+
+def every_provider() -> list[str]:
+    """Every registered provider id (what `all` means)."""
+    from .providers.registry import provider_ids
+
+    return provider_ids()
+
+
 EXIT_USAGE = 2  # the others come from the error (CdrError.exit_code)
 SIGNED = re.compile(r"^[-+]\d+[smhdw]$", re.IGNORECASE)
 
@@ -86,7 +108,7 @@ def calls_parser() -> argparse.ArgumentParser:
         description="List calls, newest first. Credentials come from CDRTUI_* environment variables "
         "unless --profile is given. Times without an offset are UTC.",
     )
-    p.add_argument("provider", nargs="?", choices=[*PROVIDERS, "all"], help="a provider, or all (or --view)")
+    p.add_argument("provider", nargs="?", type=provider_or_all, help="a provider, or all (or --view)")
     _filter_args(p)
     p.add_argument("--limit", metavar="N", type=int)
     p.add_argument("--format", choices=["table", "csv", "jsonl"], default="table")
@@ -102,7 +124,7 @@ def stats_parser() -> argparse.ArgumentParser:
         description="Totals for the calls `cdrtui calls` would list: counts per status, answer-seizure "
         "ratio, average and total talk time, cost per currency, calls without a cost.",
     )
-    p.add_argument("provider", nargs="?", choices=[*PROVIDERS, "all"], help="a provider, or all (or --view)")
+    p.add_argument("provider", nargs="?", type=provider_or_all, help="a provider, or all (or --view)")
     _filter_args(p)
     p.add_argument("--by", choices=list(GROUPINGS), help="one row per group")
     p.add_argument("--local", action="store_true", help="days and hours in local time (default: UTC)")
@@ -120,7 +142,7 @@ def tui_parser() -> argparse.ArgumentParser:
         epilog="Precedence: command-line flags > profile > environment > defaults.",
     )
     p.add_argument("--version", action="version", version=f"cdrtui {__version__}")
-    p.add_argument("provider", nargs="?", choices=PROVIDERS, help=argparse.SUPPRESS)
+    p.add_argument("provider", nargs="?", type=provider_arg, help=argparse.SUPPRESS)
     p.add_argument("--demo", action="store_true", help="run against built-in simulators of all five providers")
     p.add_argument("--profile", metavar="NAME", help="open this saved profile")
     p.add_argument("--view", metavar="NAME", help="open a saved view ([views.NAME] in config.toml)")
@@ -244,7 +266,7 @@ def _providers_for(args: argparse.Namespace) -> list[Provider]:
     if args.base_url:
         raise UsageError("--base-url needs one provider, not all (use CDRTUI_<PROVIDER>_BASE_URL)")
     providers = []
-    for pid in PROVIDERS:
+    for pid in every_provider():
         try:
             providers.append(provider_from_env(pid, conn))
         except ConfigError as exc:
@@ -260,14 +282,14 @@ def _view_providers(view: View, conn: Connection) -> list[Provider]:
     from .config import Config
     from .connect import provider_from_env, provider_from_profile
 
-    names = list(view.providers) or list(PROVIDERS)
+    names = list(view.providers) or every_provider()
     config = Config.load() if view.providers else None
     providers = []
     for name in names:
         try:
             if config is not None and name in config.profiles:
                 providers.append(provider_from_profile(config.profiles[name], conn))
-            elif name in PROVIDERS:
+            elif name in every_provider():
                 providers.append(provider_from_env(name, conn))
             else:
                 raise ConfigError(f"view {view.name!r}: {name!r} is neither a profile nor a provider")
@@ -469,7 +491,7 @@ def cmd_doctor(argv: Sequence[str]) -> int:
         description="Probe an account: auth, listing, order, page size, paging, one details call and one "
         "recording's headers; say what the API accepted and what cdrtui does about it.",
     )
-    p.add_argument("provider", choices=PROVIDERS)
+    p.add_argument("provider", type=provider_arg, help=f"one of {', '.join(PROVIDERS)} (or a plug-in's id)")
     p.add_argument("--profile", metavar="NAME", help="a profile saved with `cdrtui login`")
     p.add_argument("--save", metavar="FILE", help="write a redacted transcript (no secrets, no numbers)")
     p.add_argument("--keep-numbers", action="store_true", help="--save: keep phone numbers and names")
@@ -524,7 +546,7 @@ def _explain(exc: CdrError) -> str:
     from .explain import explain
 
     text = explain(exc, cli=True)
-    if isinstance(exc, (BadResponse, NotFound)) and exc.provider in PROVIDERS:
+    if isinstance(exc, (BadResponse, NotFound)) and exc.provider in every_provider():
         # A provider-side surprise: the probes record what this account's API really does.
         text += f" `cdrtui doctor {exc.provider} --save FILE` records what the API does, for an issue."
     return text
@@ -633,7 +655,7 @@ def _list_profiles(config: Config) -> None:
 
 def cmd_login(argv: Sequence[str]) -> int:
     p = argparse.ArgumentParser(prog="cdrtui login", description="Prompt for credentials, test them, save a profile.")
-    p.add_argument("provider", choices=PROVIDERS)
+    p.add_argument("provider", type=provider_arg, help=f"one of {', '.join(PROVIDERS)} (or a plug-in's id)")
     p.add_argument("--profile", metavar="NAME")
     _connection_args(p)
     args = p.parse_args(argv)

@@ -73,3 +73,13 @@ def test_a_third_party_provider_is_found_and_opened_like_a_builtin(acme_installe
 def test_an_unknown_provider_is_a_config_error_naming_the_known_ones() -> None:
     with pytest.raises(ConfigError, match="unknown provider 'nope'; choose one of 2chat, voximplant"):
         spec_of("nope")
+
+
+def test_the_command_line_takes_a_registered_plugin_id_and_refuses_an_unknown_one(acme_installed, capsys) -> None:
+    from cdrtui.cli import calls_parser, stats_parser
+
+    assert calls_parser().parse_args(["acme"]).provider == "acme"
+    assert stats_parser().parse_args(["all"]).provider == "all"
+    with pytest.raises(SystemExit) as info:
+        calls_parser().parse_args(["nope"])
+    assert info.value.code == 2 and "unknown provider 'nope'" in capsys.readouterr().err
