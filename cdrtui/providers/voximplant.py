@@ -637,9 +637,10 @@ def parse_session(raw: Any, tz: tzinfo, currency: str | None) -> Call:
     from_, to = _ends(f, first) if first is not None else (None, None)
     answered = next((leg for leg in legs if f.flag("successful", leg)), None)
     unsuccessful = next((leg for leg in legs if not f.flag("successful", leg)), None)
-    # The contract's rule (docs/design.md §2.1), literally: the first unsuccessful leg's end code, also on
-    # an answered call (a 487 before a transfer was answered), null when every leg succeeded.
-    code = _end(f, unsuccessful)[0] if unsuccessful is not None else None
+    # The raw value behind the status: an answered call's is its successful leg's end code (a
+    # 487 on an earlier leg did not decide it); otherwise the first unsuccessful leg's (§2.1).
+    deciding = answered if answered is not None else unsuccessful
+    code = _end(f, deciding)[0] if deciding is not None and not active else None
     end_reason = _end(f, first)[1] if first is not None else None
     urls: list[str] = []
     files: set[str] = set()

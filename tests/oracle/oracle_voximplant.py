@@ -70,7 +70,10 @@ def normalise(raw: dict[str, Any], zone_name: str, currency: str | None) -> dict
         status = "missed"
     else:
         status = "failed"
-    provider_status = _code(unanswered[0]) if unanswered else None  # docs/design.md §2.1, literally
+    if active or not legs:
+        provider_status = None
+    else:
+        provider_status = _code(answered[0] if answered else unanswered[0])
 
     started = _instant(raw["start_date"], zone_name)
     ended = None

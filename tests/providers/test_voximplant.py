@@ -560,7 +560,7 @@ SEED_EXPECTED = {
         "https://storage-gw-ru-02.voximplant.com/voximplant-records-secure/2024/05/29/very-beautiful-record.mp3?record_id=4202252234",
     ],
     "end_reason": "Normal call clearing",
-    "provider_status": None,
+    "provider_status": "200",
     "from_name": None,
     "to_name": None,
 }
@@ -620,13 +620,13 @@ def _leg(ok: bool, code: int | None = None, duration: int | None = None, **extra
 
 
 # Every outcome the docs and the spec name (§4.2 end_reason codes, §4.1 finish_reason, §4.4
-# transcription_status) → the status it maps to ON PURPOSE (docs/design.md §2.2), and the raw value that
-# docs/design.md §2.1 names as provider_status: the first unsuccessful leg's code, whatever the status.
+# transcription_status) → the status it maps to ON PURPOSE (design.md §2.2), and the raw value that
+# decided it: an answered call's is its successful leg's code, else the first unsuccessful leg's.
 STATUS_TABLE = [
     # (legs, session extras, status, provider_status, duration_s)
-    ([_leg(True, 200, 6)], {}, "answered", None, 6),
-    ([_leg(False, 487, 0), _leg(True, 200, 40)], {}, "answered", "487", 40),  # the contract, not issue 9
-    ([_leg(True, 200, 30), _leg(False, 486, 0)], {}, "answered", "486", 30),  # a failed transfer after talk
+    ([_leg(True, 200, 6)], {}, "answered", "200", 6),
+    ([_leg(False, 487, 0), _leg(True, 200, 40)], {}, "answered", "200", 40),  # issue 9: not "487"
+    ([_leg(True, 200, 30), _leg(False, 486, 0)], {}, "answered", "200", 30),  # a failed transfer after talk
     ([_leg(True, None, 9)], {}, "answered", None, 9),  # answered, no end code sent
     ([_leg(False, 486, 0)], {}, "busy", "486", 0),
     ([_leg(False, 600, 0)], {}, "busy", "600", 0),
@@ -642,16 +642,16 @@ STATUS_TABLE = [
     ([], {}, "unknown", None, 0),
     ([], {"finish_reason": "Insufficient funds"}, "unknown", None, 0),  # no legs: nothing says who answered
     ([_leg(True)], {"active": True}, "in_progress", None, 0),
-    ([_leg(True, 200, 12)], {"finish_reason": "Normal termination"}, "answered", None, 12),
-    ([_leg(True, 200, 12)], {"finish_reason": "Insufficient funds"}, "answered", None, 12),
-    ([_leg(True, 200, 12)], {"finish_reason": "Internal error (billing timeout)"}, "answered", None, 12),
-    ([_leg(True, 200, 12)], {"finish_reason": "Terminated administratively"}, "answered", None, 12),
-    ([_leg(True, 200, 12)], {"finish_reason": "JS session error"}, "answered", None, 12),
+    ([_leg(True, 200, 12)], {"finish_reason": "Normal termination"}, "answered", "200", 12),
+    ([_leg(True, 200, 12)], {"finish_reason": "Insufficient funds"}, "answered", "200", 12),
+    ([_leg(True, 200, 12)], {"finish_reason": "Internal error (billing timeout)"}, "answered", "200", 12),
+    ([_leg(True, 200, 12)], {"finish_reason": "Terminated administratively"}, "answered", "200", 12),
+    ([_leg(True, 200, 12)], {"finish_reason": "JS session error"}, "answered", "200", 12),
     ([_leg(False, 408, 0)], {"finish_reason": "Timeout"}, "missed", "408", 0),
     # A transcript problem does not undo an answered call.
-    ([_leg(True, 200, 12)], {"records": [{"transcription_status": "In progress"}]}, "answered", None, 12),
-    ([_leg(True, 200, 12)], {"records": [{"transcription_status": "Not required"}]}, "answered", None, 12),
-    ([_leg(True, 200, 12)], {"records": [{"transcription_status": "Complete"}]}, "answered", None, 12),
+    ([_leg(True, 200, 12)], {"records": [{"transcription_status": "In progress"}]}, "answered", "200", 12),
+    ([_leg(True, 200, 12)], {"records": [{"transcription_status": "Not required"}]}, "answered", "200", 12),
+    ([_leg(True, 200, 12)], {"records": [{"transcription_status": "Complete"}]}, "answered", "200", 12),
 ]
 
 
@@ -677,7 +677,7 @@ def test_talk_time_is_the_answered_legs_and_total_time_the_sessions() -> None:
     }
     call = parse_session(raw, UTC, "USD").to_dict()
     assert (call["duration_s"], call["total_s"], call["answered_at"]) == (50, 75, "2026-01-01T00:00:20Z")
-    assert (call["status"], call["provider_status"]) == ("answered", "487")  # docs/design.md §2.1
+    assert (call["status"], call["provider_status"]) == ("answered", None)
 
 
 @pytest.mark.parametrize(
@@ -685,12 +685,7 @@ def test_talk_time_is_the_answered_legs_and_total_time_the_sessions() -> None:
     [
         ([], None, "unknown", None),
         ([{"successful": True}], True, "in_progress", None),
-        (
-            [{"successful": False, "end_reason": {"code": 487}}, {"successful": True}],
-            None,
-            "answered",
-            "487",
-        ),  # docs/design.md §2.1
+        ([{"successful": False, "end_reason": {"code": 487}}, {"successful": True}], None, "answered", None),
         ([{"successful": False, "end_reason": {"code": 486, "details": "Busy Here"}}], None, "busy", "486"),
         (
             [{"successful": False, "end_reason": {"code": 603}}, {"successful": False, "end_reason": {"code": 600}}],
