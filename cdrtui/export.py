@@ -15,7 +15,6 @@ from .display import fmt_cost, fmt_duration, rec_mark, status_label
 from .model import CALL_KEYS, Call, rfc3339
 from .text import csv_cell, sanitize
 
-FORMATS = ("table", "csv", "jsonl")
 # Valid JSON may carry these raw; escape them so a terminal or an editor can't be fooled by a line.
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 

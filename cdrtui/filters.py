@@ -117,10 +117,11 @@ class FilterSpec:
             problems["until"] = "must be later than since (since is inclusive, until exclusive)"
         direction = None
         if self.direction:
-            try:
+            # "unknown" is a value calls can have, not one to filter on (the CLI's choices agree).
+            if self.direction.lower() in DIRECTIONS:
                 direction = Direction(self.direction.lower())
-            except ValueError:
-                problems["direction"] = f"unknown direction {_quoted(self.direction)} (inbound, outbound, internal)"
+            else:
+                problems["direction"] = f"unknown direction {_quoted(self.direction)} ({', '.join(DIRECTIONS)})"
         statuses: set[Status] = set()
         for name in self.statuses:
             try:

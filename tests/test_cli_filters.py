@@ -134,3 +134,12 @@ def test_has_recording_keeps_exactly_the_calls_with_one(provider, sims):
     else:
         assert out == ""
         assert f"{provider}: recordings are not available from this API's listing" in err
+
+
+def test_unknown_is_not_a_direction_to_filter_on() -> None:
+    from cdrtui.filters import FilterSpec
+
+    assert FilterSpec(direction="unknown").problems() == {
+        "direction": "unknown direction 'unknown' (inbound, outbound, internal)"
+    }
+    assert FilterSpec(direction="Internal").problems() == {}
