@@ -385,6 +385,9 @@ def _finish(listing: Listing) -> int:
     """Provider notices, then one error line per failed provider; the first failure's exit code."""
     for text in listing.notices():
         note(text)
+    flagged = listing.flagged_message()
+    if flagged:
+        note(flagged)
     failures = listing.failure_messages(_explain)
     for text, _ in failures:
         err(text)

@@ -43,6 +43,8 @@ class Listing:
         self.notes: list[str] = []
         self.failures: list[tuple[Provider, CdrError]] = []
         self.written = 0
+        self.flagged = 0  # calls with warnings
+        self.flagged_fields: set[str] = set()
         self._streams: list[AsyncGenerator[Call, None]] = []
         self.sources: list[PagedSource] = []
         for provider in self.providers:
@@ -74,7 +76,20 @@ class Listing:
         merged = streams[0] if len(streams) == 1 else merge_newest_first(streams)
         async for call in tie_sorted(merged):
             self.written += 1
+            if call.warnings:  # malformed or impossible values (model.flag_impossible): counted, said at the end
+                self.flagged += 1
+                self.flagged_fields.update(call.warnings)
             yield call
+
+    def flagged_message(self) -> str | None:
+        """One line for stderr when some calls carried values that can't be right."""
+        if not self.flagged:
+            return None
+        fields = ", ".join(sorted(self.flagged_fields)[:8])
+        return (
+            f"warning: {self.flagged:,} of {self.written:,} calls carry malformed or impossible values ({fields}): "
+            "unreadable ones are null, impossible ones are as the provider sent them (⚠ in the app)"
+        )
 
     def failure_messages(self, explain: object = str) -> list[tuple[str, int]]:
         """(message, exit code) per failed provider, saying what the output lacks."""
