@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from rich.text import Text
@@ -209,20 +210,26 @@ class BrowserScreen(FeatureScreen):
             self.table.focus()
 
     def open_number_search(self) -> bool:
-        """The search, opened synchronously when the sidebar is built (the table's typeahead)."""
+        """The search, opened synchronously when the sidebar is built (the table's typeahead). Not
+        built yet: build it, and the table holds the keys typed meanwhile until it has focus."""
         for sidebar in self.query(FilterSidebar):
-            if not sidebar.query("#number"):
-                return False  # still mounting: the binding's action waits for it
-            sidebar.display = True
-            sidebar.focus_number()
-            return True
+            if sidebar.query("#number"):
+                sidebar.display = True
+                sidebar.focus_number()
+                return True
+        self.run_worker(self.action_search_number(), group="search", exclusive=True, exit_on_error=False)
         return False
 
     async def action_search_number(self) -> None:
         built = list(self.query(FilterSidebar))  # usually prebuilt: no await, so focus moves before the next key
         sidebar = built[0] if built else (await self._sidebar())[0]
+        for _ in range(500):  # the prebuilt one may still be composing its inputs
+            if sidebar.query("#number"):
+                break
+            await asyncio.sleep(0.01)
         sidebar.display = True
         sidebar.focus_number()
+        self.table.release_typeahead(sidebar.query_one("#number"))
 
     def action_refresh(self) -> None:
         """Retry failed pages if there are any; otherwise move the snapshot to now."""

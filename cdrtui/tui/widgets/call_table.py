@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from ...display import MISSING, fmt_cost, fmt_duration, rec_mark, status_label
 from ...errors import CdrError
@@ -59,6 +60,7 @@ DIRECTION_TEXT = {
 PLAIN = Style()
 FRESH = Style(bgcolor="dark_green")  # live mode: a call that just arrived (tui/live.py)
 ELLIPSIS = "…"
+TYPEAHEAD_KEYS = ("enter", "backspace", "escape")  # typed into the search with the digits
 
 NUMBER_MIN = 14  # From and To each get this much (most numbers, "+442073218064") before extras stay
 # YYYY-MM-DD HH:MM:SS | MM-DD HH:MM:SS this year, else YYYY-MM-DD HH:MM | MM-DD HH:MM, else YYYY-MM-DD
@@ -245,6 +247,7 @@ class CallTable(ScrollView, can_focus=True):
         self.mask = False  # screen sharing: rows drawn masked (tui/masking.py)
         self.order: list[str] = []  # the columns chosen, in order; empty: every one (screens/columns.py)
         self.fresh: Callable[[int], bool] | None = None  # live mode: rows to highlight (tui/live.py)
+        self._held: list[events.Key] | None = None  # keys typed while "/" builds the search
 
     # -- source -----------------------------------------------------------------------------------
     def set_source(
@@ -505,19 +508,40 @@ class CallTable(ScrollView, can_focus=True):
     def on_key(self, event: events.Key) -> None:
         """Typeahead. Keys read in one burst ("/4420⏎" typed fast) all reach this table before the
         app handles "/" and moves focus: open the search here, at once, and hand the keys that
-        follow to the input that now has focus, so no digit is lost or taken for a view key."""
+        follow to the input that now has focus, so no digit is lost or taken for a view key. When
+        the search is still being built (the first moments after start-up), hold them until it is."""
+        typed = event.is_printable or event.key in TYPEAHEAD_KEYS
         focused = self.screen.focused
         if focused is not None and focused is not self:
-            if event.is_printable or event.key in ("enter", "backspace", "escape"):
+            self.release_typeahead(focused)
+            if typed:
                 event.stop()
                 event.prevent_default()
                 focused.post_message(events.Key(event.key, event.character))
             return
+        if self._held is not None and typed:
+            event.stop()
+            event.prevent_default()
+            self._held.append(event)
+            return
         if event.character == "/":
             opener = getattr(self.screen, "open_number_search", None)
-            if opener is not None and opener():
+            if opener is not None:
                 event.stop()
                 event.prevent_default()
+                if not opener():
+                    self._held = []  # it calls release_typeahead once the input has focus
+
+    def release_typeahead(self, target: Widget) -> None:
+        """Hand the keys held while the search was built to its input, in the order typed."""
+        held, self._held = self._held or [], None
+        for event in held:
+            target.post_message(events.Key(event.key, event.character))
+
+    def on_blur(self) -> None:
+        focused = self.screen.focused
+        if self._held is not None and focused is not None:
+            self.release_typeahead(focused)
 
     def on_click(self, event: events.Click) -> None:
         if event.y < 1:
