@@ -605,19 +605,6 @@ def cmd_profiles(argv: Sequence[str]) -> int:
         return EXIT_USAGE
 
 
-def _secret_place(profile: Profile) -> str:
-    """Where a profile's secret lives, in the words of the SECRET column."""
-    from .connect import spec_of
-
-    try:
-        spec = spec_of(profile.provider)
-    except ConfigError:
-        return "?"
-    if not spec.secret_fields:
-        return "key file" if any(f.kind == "path" for f in spec.fields) else "none"
-    return profile.secret_store
-
-
 def _remembered(profile: Profile) -> list[str]:
     """What earlier sessions learned about the account (e.g. which PortSIP listing the role may read)."""
     from .connect import spec_of
@@ -632,12 +619,13 @@ def _remembered(profile: Profile) -> list[str]:
 
 def _list_profiles(config: Config) -> None:
     from .config import config_path, downloads_dir, log_dir, secrets_path
+    from .login_service import secret_place
     from .secrets import keyring_status
 
     if config.profiles:
         rows = [("PROFILE", "PROVIDER", "SECRET", "BASE URL")]
         for profile in sorted(config.profiles.values(), key=lambda p: (p.provider, p.name)):
-            place = _secret_place(profile)
+            place = secret_place(profile)
             rows.append((profile.name, profile.provider, place, profile.base_url or "(default)"))
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         for row in rows:

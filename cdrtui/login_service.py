@@ -205,6 +205,18 @@ def _forget_old_store(previous: Profile, secrets: Iterable[str]) -> None:
             keyring_delete(previous.name, name)
 
 
+def secret_place(profile: Profile) -> str:
+    """Where a profile's secret lives, in the words of `cdrtui profiles`' SECRET column (and the
+    TUI's profile list): a store, "key file" (Voximplant's credentials file), "none" or "?"."""
+    try:
+        spec = spec_of(profile.provider)
+    except ConfigError:
+        return "?"
+    if not spec.secret_fields:
+        return "key file" if any(f.kind == "path" for f in spec.fields) else "none"
+    return profile.secret_store
+
+
 def name_taken(config: Config, name: str, previous: Profile | None) -> str | None:
     """A message when `name` belongs to another profile than the one being edited."""
     other = config.profiles.get(name)

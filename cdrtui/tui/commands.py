@@ -58,7 +58,9 @@ def commands_for(app: AppShell, screen: Screen[object]) -> Iterator[SystemComman
     from .screens.welcome import WelcomeScreen
 
     yield SystemCommand(
-        "Login: add a provider profile", "Open the welcome screen", lambda: app.push_screen(WelcomeScreen())
+        "Profiles: log in, open, edit, rename, delete",
+        "Open the welcome screen",
+        lambda: app.push_screen(WelcomeScreen()),
     )
 
 
@@ -72,6 +74,7 @@ GROUPS = {
     "login": "Login",
     "export": "Export",
     "welcome": "Welcome",
+    "profiles": "Profiles",
 }
 
 

@@ -52,6 +52,14 @@ class BrowserScreen(FeatureScreen):
         ),
         Binding("e", "export", "Export", tooltip="Write the current filter to CSV or JSONL", id="browser.export"),
         Binding("a", "view_all", "All", id="browser.all"),
+        Binding(
+            "p",
+            "profiles",
+            "Profiles",
+            show=False,
+            tooltip="Saved profiles: open, edit, rename, delete; log in to another provider",
+            id="browser.profiles",
+        ),
         *[Binding(str(n), f"view({n - 1})", f"View {n}", show=False, id=f"browser.view{n}") for n in range(1, 10)],
     ]
 
@@ -245,6 +253,11 @@ class BrowserScreen(FeatureScreen):
         self._drop_sources()
         self._show_view(keep_row=True)
         self.notify("Refreshed: snapshot moved to now", timeout=2)
+
+    def action_profiles(self) -> None:
+        from .welcome import WelcomeScreen
+
+        self.app.push_screen(WelcomeScreen())
 
     def action_toggle_utc(self) -> None:
         self.table.utc = not self.table.utc

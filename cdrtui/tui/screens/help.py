@@ -22,7 +22,8 @@ SECTIONS = {
     "export": "Export",
     "totals": "Totals",
     "login": "Login form",
-    "welcome": "Welcome",
+    "welcome": "Welcome (the profile keys act on the chosen saved profile)",
+    "profiles": "Rename and delete dialogs",
     "help": "Help",
 }
 
