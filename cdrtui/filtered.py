@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 from .errors import CdrError, ProviderError
 from .model import Call, CallFilter, Page, flag_impossible
-from .providers.base import KEEP_RAW, Provider
+from .providers.base import JOIN_RECORDINGS, KEEP_RAW, Provider
 
 UTC = timezone.utc
 log = logging.getLogger("cdrtui.paging")
@@ -126,19 +126,21 @@ class FilteredListing:
         return page.last or page.rows == 0 or page.rows < size
 
     # -- fetching ---------------------------------------------------------------------------------
-    async def fetch(self, index: int, size: int | None = None, *, keep_raw: bool = True) -> Page:
+    async def fetch(self, index: int, size: int | None = None, *, keep_raw: bool = True, shown: bool = True) -> Page:
         """Page `index` of the filtered listing, its rows checked against the server's filters."""
-        page = await self.request(self.filter, index, size or self.size, keep_raw)
+        page = await self.request(self.filter, index, size or self.size, keep_raw, shown=shown)
         if self.server:
             self.recheck(page, self.server_ok)
         if page.rows and index == 0 and self.provider.spec.fixed_page_size and not page.last:
             self.size = page.rows  # the server decides (2Chat); page 0 tells us how much
         return page
 
-    async def request(self, flt: CallFilter, index: int, size: int, keep_raw: bool) -> Page:
-        """One page of any filter (a 1-row count asks with a narrower one)."""
+    async def request(self, flt: CallFilter, index: int, size: int, keep_raw: bool, *, shown: bool = True) -> Page:
+        """One page of any filter (a 1-row count asks with a narrower one). `shown`: its rows are
+        shown or exported, so they need their recordings; a count or a check doesn't."""
         async with self.sem:
             keeping = KEEP_RAW.set(keep_raw)
+            joining = JOIN_RECORDINGS.set(shown)
             try:
                 page = await self.provider.fetch_page(flt, index, size)
             except (CdrError, asyncio.CancelledError):
@@ -150,6 +152,7 @@ class FilteredListing:
                     self.provider.id,
                 ) from None
             finally:
+                JOIN_RECORDINGS.reset(joining)
                 KEEP_RAW.reset(keeping)
         for call in page.calls:
             flag_impossible(call)  # one rule for every provider, whatever its parser noticed

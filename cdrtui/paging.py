@@ -467,6 +467,8 @@ class PagedSource:
             epoch = self._epoch
             await self.start()
             landed = await self._seek_direct(cut) if self.mode is Mode.DIRECT else None
+            if landed is not None and not await self._agrees(landed, cut):
+                landed = None  # the count of older calls disagrees with the rows: find the row by bisecting
             newer = landed if landed is not None else await self.count_from(cut)
             if self.count == 0:
                 return 0
@@ -508,6 +510,21 @@ class PagedSource:
             self._landings.popitem(last=False)
         return row
 
+    async def _agrees(self, row: int, cut: datetime) -> bool:
+        """The counts that placed a jump's landing add up: the calls newer than `cut` (one 1-row
+        request) plus the older ones (the landing's total) make the listing's count. A provider whose
+        counts disagree with its rows would otherwise show calls at the wrong rows until their own
+        page loads, which it never does while the landing stands in for it."""
+        where = self._locate(row)
+        slot = self._pages.get(where[0]) if isinstance(where, tuple) else None
+        if row not in self._landings or (slot is not None and slot.calls is not None):
+            return True  # its own page is loaded: the real rows show, and _lands judges them
+        newer = await self._count_direct(cut)
+        if newer is None or newer == row:
+            return True
+        del self._landings[row]
+        return False
+
     async def count_from(self, cut: datetime, *, rows: bool = False) -> int:
         """How many rows started at or after `cut`: the row where the calls older than it begin.
         `rows`: load the rows from there too (a page instead of one row, in the same request)."""
@@ -527,7 +544,7 @@ class PagedSource:
         if self.filter.since is not None and cut <= self.filter.since:
             return self.count
         narrowed = replace(self.filter, since=cut)
-        page = await self.listing.request(narrowed, 0, 1, keep_raw=False)
+        page = await self.listing.request(narrowed, 0, 1, keep_raw=False, shown=False)
         if not self.listing.recheck(page, predicate(narrowed, self.server), narrowed) or page.total is None:
             return None  # it ignored the dates (now a scan) or doesn't count
         return min(page.total, self.count)

@@ -23,6 +23,9 @@ from .http import ApiError, EnvelopeReader, HttpClient, RetryPolicy, TransportSt
 # it off while it fetches. A context variable: the browser's fetches (other tasks) keep theirs, and
 # a provider that ignores it is merely less frugal.
 KEEP_RAW: ContextVar[bool] = ContextVar("cdrtui_keep_raw", default=True)
+# Whether a page's calls are joined to the provider's recording listing (one more request per page,
+# issue 9). Off for requests whose rows nobody sees: a 1-row count, a jump's check of a row's id.
+JOIN_RECORDINGS: ContextVar[bool] = ContextVar("cdrtui_join_recordings", default=True)
 
 
 def kept(raw: Any) -> Any:

@@ -18,6 +18,7 @@ from ..config import config_dir, write_private
 from ..errors import AuthError, BadResponse, CdrError, ConfigError, NotFound, ProviderError
 from ..model import Call, CallFilter, Direction, Page, Status
 from .base import (
+    JOIN_RECORDINGS,
     CallDetails,
     CostLine,
     CredentialField,
@@ -527,6 +528,10 @@ class PortSIP(Provider):
     async def _join_recordings(self, calls: list[Call], sessions: dict[str, str]) -> None:
         """Mark each call with its recordings (or as unknown) from ONE listing of the page's window."""
         if not calls:
+            return
+        if not JOIN_RECORDINGS.get():  # rows nobody sees (a count, a check): unknown, no request
+            for call in calls:
+                call.recordings_known = False
             return
         span = window(calls)
         try:

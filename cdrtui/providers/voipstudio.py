@@ -23,7 +23,18 @@ from ..errors import AuthError, BadResponse, CdrError, ConfigError, NotFound, Pr
 from ..model import Call, CallFilter, Direction, Page, Status, flag_impossible
 from ..timeparse import UTC
 from . import voipstudio_clock as clock
-from .base import CallDetails, CostLine, CredentialField, Fields, Provider, ProviderSpec, Recording, kept, stable_id
+from .base import (
+    JOIN_RECORDINGS,
+    CallDetails,
+    CostLine,
+    CredentialField,
+    Fields,
+    Provider,
+    ProviderSpec,
+    Recording,
+    kept,
+    stable_id,
+)
 from .http import ApiError, HttpClient, Kind, has_list
 
 MAX_LIMIT = 5000  # the largest page official code asks for (spec §5)
@@ -208,7 +219,7 @@ class VoIPstudio(Provider):
         for call, _ in pairs:
             call.recordings_known = False
         placed = [(c, live) for c, live in pairs if live is not None and _placeable(c)]
-        if not placed or self._window_refused:
+        if not placed or self._window_refused or not JOIN_RECORDINGS.get():
             return
         low = min(c.started_at for c, _ in placed if c.started_at)
         high = max(c.ended_at for c, _ in placed if c.ended_at)
