@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from .errors import CdrError, ProviderError
+from .errors import CdrError, ConfigError, ProviderError
 from .model import Call, CallFilter, Page, flag_impossible
 from .providers.base import JOIN_RECORDINGS, KEEP_RAW, Provider
 
@@ -89,6 +89,12 @@ class FilteredListing:
         self.snapshot = snapshot or now_utc()
         self.filter = (flt or CallFilter()).pinned(self.snapshot)
         spec = provider.spec
+        if not provider.can_sort(self.filter.order):
+            raise ConfigError(
+                f"{spec.name} can't sort by {self.filter.order.describe()}: it {spec.server_sort}", spec.id
+            )
+        # Each page's first and last values in a non-default order, to see that the provider sorted.
+        self._edges: dict[tuple[int, int], tuple[object, object]] = {}
         # An API that needs a date window (Voximplant) gets the default one, and the UI says so.
         self.implied_days: int | None = None
         if spec.default_window_days and self.filter.since is None:
@@ -119,8 +125,9 @@ class FilteredListing:
 
     @property
     def local_since(self) -> datetime | None:
-        """`since` when it runs here: newest first, the first older row ends the listing."""
-        return self.filter.since if "since" in self.local else None
+        """`since` when it runs here: newest first, the first older row ends the listing (in another
+        order an older row says nothing of the next, so the whole listing is read)."""
+        return self.filter.since if "since" in self.local and self.filter.order.is_default else None
 
     def is_end(self, page: Page, size: int) -> bool:
         return page.last or page.rows == 0 or page.rows < size
@@ -128,12 +135,31 @@ class FilteredListing:
     # -- fetching ---------------------------------------------------------------------------------
     async def fetch(self, index: int, size: int | None = None, *, keep_raw: bool = True, shown: bool = True) -> Page:
         """Page `index` of the filtered listing, its rows checked against the server's filters."""
-        page = await self.request(self.filter, index, size or self.size, keep_raw, shown=shown)
+        size = size or self.size
+        page = await self.request(self.filter, index, size, keep_raw, shown=shown)
         if self.server:
             self.recheck(page, self.server_ok)
         if page.rows and index == 0 and self.provider.spec.fixed_page_size and not page.last:
             self.size = page.rows  # the server decides (2Chat); page 0 tells us how much
+        if not self.filter.order.is_default:
+            self.check_order((size, index), page.calls)
         return page
+
+    def check_order(self, where: tuple[int, int], calls: list[Call]) -> bool:
+        """A page in the asked order, within itself and against its neighbours' edges (microseconds):
+        a provider that ignored the sort is named in a notice, never shown as sorted. False then."""
+        order = self.filter.order
+        size, index = where  # (a stream reads the same listing in larger pages)
+        before = self._edges.get((size, index - 1), (None, None))[1]
+        after = self._edges.get((size, index + 1), (None, None))[0]
+        first = next((v for c in calls if (v := order.checked(c)) is not None), None)
+        last = order.last_value(calls)
+        self._edges[where] = (first, last)
+        wrong = order.misplaced(calls, before) or order.misplaced_pair(last, after)
+        if wrong:
+            self.provider.notice(f"the provider did not sort by {order.describe()}: rows are out of that order")
+            log.info("%s: page %d out of the order asked for", self.provider.id, index)
+        return not wrong
 
     async def request(self, flt: CallFilter, index: int, size: int, keep_raw: bool, *, shown: bool = True) -> Page:
         """One page of any filter (a 1-row count asks with a narrower one). `shown`: its rows are

@@ -141,6 +141,90 @@ class Call:
         }
 
 
+# Columns a listing can be sorted by (contract keys), as the UI names them. Only the provider sorts
+# (ProviderSpec.sorts): sorting the loaded rows here would misplace every call not loaded yet.
+SORT_KEYS: dict[str, str] = {
+    "started_at": "start time",
+    "from": "from number",
+    "to": "to number",
+    "duration_s": "talk time",
+    "cost": "cost",
+}
+# Keys whose order the client can check on each page: the server's collation of text is its own.
+CHECKED_SORT_KEYS = frozenset({"started_at", "duration_s", "cost"})
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """The order a listing is read in: a column (SORT_KEYS) and a direction. Newest first by start
+    time is the default, the one every provider lists in and every time-based feature assumes."""
+
+    key: str = "started_at"
+    descending: bool = True
+
+    @property
+    def is_default(self) -> bool:
+        return self.key == "started_at" and self.descending
+
+    @property
+    def time_ordered(self) -> bool:
+        """Rows come by start time (either way): a merge or a bisection on time still works."""
+        return self.key == "started_at"
+
+    def describe(self) -> str:
+        """E.g. "talk time, largest first"."""
+        if self.key == "started_at":
+            return "start time, " + ("newest first" if self.descending else "oldest first")
+        if self.key in ("from", "to"):
+            return f"{SORT_KEYS[self.key]}, " + ("Z to A" if self.descending else "A to Z")
+        return f"{SORT_KEYS.get(self.key, self.key)}, " + ("largest first" if self.descending else "smallest first")
+
+    def value(self, call: Call) -> Any:
+        """The call's value for this order (None when unknown)."""
+        if self.key == "from":
+            return call.from_
+        return getattr(call, self.key, None)
+
+    def checked(self, call: Call) -> Any:
+        """The value the order check compares: an unanswered call's talk time is 0 here whatever
+        the provider sorted it by (some keep ringing time in that field), so it is not compared."""
+        if self.key == "duration_s" and call.status is not Status.ANSWERED:
+            return None
+        return self.value(call)
+
+    def misplaced(self, calls: list[Call], before: Any = None) -> bool:
+        """True when two known values among `calls` (after `before`, the previous page's last) are
+        out of this order: the provider did not sort (a cheap check of every page)."""
+        if self.key not in CHECKED_SORT_KEYS:
+            return False
+        last = before
+        for call in calls:
+            value = self.checked(call)
+            if value is None:
+                continue
+            if self.misplaced_pair(last, value):
+                return True
+            last = value
+        return False
+
+    def misplaced_pair(self, earlier: Any, later: Any) -> bool:
+        """Two known values, `earlier` listed first, out of this order."""
+        if self.key not in CHECKED_SORT_KEYS or earlier is None or later is None:
+            return False
+        return bool(later > earlier if self.descending else later < earlier)
+
+    def last_value(self, calls: list[Call], before: Any = None) -> Any:
+        """The last known value of `calls` (or `before` when none is known)."""
+        for call in reversed(calls):
+            value = self.checked(call)
+            if value is not None:
+                return value
+        return before
+
+
+NEWEST_FIRST = Order()
+
+
 FILTER_NAMES: tuple[str, ...] = (
     "since",
     "until",
@@ -163,6 +247,8 @@ class CallFilter:
     number: str | None = None
     min_duration: int | None = None
     has_recording: bool | None = None
+    # The order rows are listed in (not a filter: `active()` never names it); each client sends it.
+    order: Order = NEWEST_FIRST
 
     @property
     def number_digits(self) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 
-from .errors import CdrError
+from .errors import CdrError, ConfigError
 from .filtered import (
     NO_RECORDINGS_NOTICE,
     FilteredListing,
@@ -462,6 +462,12 @@ class PagedSource:
         """The row of the first call at or before `when` (to the second; the last row when every
         call is newer), with its page loaded. Where the provider filters dates and counts, that is
         a count of the newer calls (one 1-row request) and the page; elsewhere a scan that stops there."""
+        if not self.filter.order.is_default:  # a count of newer calls is a row only newest first
+            raise ConfigError(
+                f"jumping to a time needs the newest-first order; this listing is sorted by "
+                f"{self.filter.order.describe()} (press o and choose start time, newest first)",
+                self.provider.id,
+            )
         cut = second_after(when)
         while True:
             epoch = self._epoch

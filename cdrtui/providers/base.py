@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 
 from ..errors import ConfigError
-from ..model import Call, CallFilter, Page
+from ..model import Call, CallFilter, Order, Page
 from ..timeparse import UTC, parse_hms, parse_instant
 from .http import ApiError, EnvelopeReader, HttpClient, RetryPolicy, TransportState
 
@@ -68,6 +68,9 @@ class ProviderSpec:
     recordings_in_listing: bool = True
     # The orders the API can return its whole listing in, in a few words (the TUI's `o` says it).
     server_sort: str = "documents no sort order"
+    # Columns (model.SORT_KEYS) the API sorts its whole listing by, either way, so paging stays
+    # exact; start time newest first (the default) needs no entry. The TUI's `o` offers these.
+    sorts: frozenset[str] = frozenset()
     # Back-off when the caller gives none (2Chat's limit is per minute and says nothing of when).
     retry: RetryPolicy | None = None
 
@@ -216,6 +219,10 @@ class Provider(abc.ABC):
     def make_http(self) -> HttpClient:
         """Build the HttpClient: base URL, auth, envelope reader, secrets to redact."""
 
+    def can_sort(self, order: Order) -> bool:
+        """The API lists its whole listing in `order` (the default always)."""
+        return order.is_default or order.key in self.spec.sorts
+
     def server_side(self, flt: CallFilter) -> frozenset[str]:
         """The active filters of `flt` this API applies exactly; paging.py applies the others.
 
@@ -229,7 +236,8 @@ class Provider(abc.ABC):
 
     @abc.abstractmethod
     async def fetch_page(self, flt: CallFilter, index: int, size: int) -> Page:
-        """Page `index` (0-based) of `size` rows of the listing, newest first.
+        """Page `index` (0-based) of `size` rows of the listing, newest first or in `flt.order`
+        (one `can_sort` allows: the listing checks before it asks).
 
         Apply exactly the filters `server_side(flt)` names; ignore the rest (they run locally).
         A provider with a fixed page size may return a different number of rows.

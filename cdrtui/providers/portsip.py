@@ -129,6 +129,10 @@ def _key(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, str(v)) for k, v in params.items() if k not in ("skip", "top")))
 
 
+# The call-log field behind each sortable column (`orderby=<field> asc|desc`; duration is talk time).
+ORDER_FIELDS = {"started_at": "started_at", "from": "caller", "to": "callee", "duration_s": "duration"}
+
+
 def _skipping(skip: int) -> dict[str, int]:
     """The first page sends no `skip`: a PBX that counts from 1 may refuse 0, and both agree on "none"."""
     return {"skip": skip} if skip else {}
@@ -314,6 +318,7 @@ class PortSIP(Provider):
         max_page_size=MAX_TOP,
         max_concurrency=4,
         server_sort="sorts by any field (orderby)",
+        sorts=frozenset(ORDER_FIELDS),  # not cost: the listing has none (only details do)
     )
 
     def __init__(self, credentials: Mapping[str, str], **kwargs: Any) -> None:
@@ -393,7 +398,9 @@ class PortSIP(Provider):
     async def fetch_page(self, flt: CallFilter, index: int, size: int) -> Page:
         top = max(1, min(size, MAX_TOP))
         offset = index * top
-        params: dict[str, Any] = {"count": "true", "orderby": "started_at desc"}
+        order = flt.order
+        orderby = f"{ORDER_FIELDS[order.key]} {'desc' if order.descending else 'asc'}"
+        params: dict[str, Any] = {"count": "true", "orderby": orderby}
         expression = self.filter_expression(flt)
         if expression:
             params["filter"] = expression

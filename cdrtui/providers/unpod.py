@@ -7,6 +7,7 @@ filtered at the provider; everything else (dates included) runs locally in pagin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
@@ -97,6 +98,8 @@ class Unpod(Provider):
         max_page_size=100,
         max_concurrency=4,
         server_sort="sorts by start, end or talk time",
+        # Its start_time is the answer, not the Started column (creation_time, newest first only).
+        sorts=frozenset({"duration_s"}),
         recordings_in_listing=False,  # no recording field or endpoint on call logs (spec §9)
     )
 
@@ -154,6 +157,9 @@ class Unpod(Provider):
         params: dict[str, Any] = {"page": index + 1, "page_size": size}
         if "direction" in self.server_side(flt) and flt.direction is not None:
             params["call_type"] = flt.direction.value
+        if flt.order.key == "duration_s":  # `sort={"call_duration":"ascend"|"descend"}`
+            way = "descend" if flt.order.descending else "ascend"
+            params["sort"] = json.dumps({"call_duration": way}, separators=(",", ":"))
         try:
             body = await self.http.request_json(
                 "GET", CALL_LOGS, params=params, headers={"Org-Handle": self.org_handle}, expect=has_list("data")

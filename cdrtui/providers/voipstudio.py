@@ -50,6 +50,8 @@ ANSWERED = frozenset({"CONNECTED", "ON_HOLD"})
 MISSED = frozenset({"VM", "RINGING", "INITIAL"})
 _CLID = re.compile(r'^\s*"([^"]*)"\s*<[^>]*>\s*$')  # `"Name" <number>`
 _PHONE_ONLY = re.compile(r"[\d\s+().-]*")
+# The /cdrs field behind each sortable column (billsec is talk time; duration includes ringing).
+SORT_FIELDS = {"started_at": "calldate", "from": "src", "to": "dst", "duration_s": "billsec", "cost": "charge"}
 _SORT_WORD = re.compile(r"\bsort\b", re.IGNORECASE)  # a 400 naming it: "Validation error (sort: …)"
 _COMBINED = re.compile(r"^(\d+):(\S+)$")  # "user_id:token", as the official queue-api stores it
 
@@ -98,6 +100,7 @@ class VoIPstudio(Provider):
         max_page_size=MAX_LIMIT,
         max_concurrency=4,  # the official CLI's download concurrency; no documented rate limit
         server_sort="sorts by any field (sort/dir)",
+        sorts=frozenset(SORT_FIELDS),
     )
 
     def __init__(self, credentials: Mapping[str, str], **kwargs: Any) -> None:
@@ -177,6 +180,8 @@ class VoIPstudio(Provider):
         conds = self.conditions(flt)
         if conds:
             params["filter"] = json.dumps(conds, separators=(",", ":"))
+        if not flt.order.is_default:
+            return await self._sorted_page(params, flt.order.key, flt.order.descending, index, size)
         while True:
             sort = self._sorts[0]
             # Newest first; calldate ties come back by id, descending (simulator; assumed of the API).
@@ -188,6 +193,21 @@ class VoIPstudio(Provider):
                 if sort is None or exc.status != 400 or not _SORT_WORD.search(exc.message):
                     raise
                 self._sort_refused(sort)  # then again in the next order (the last sends none)
+        return await self._page(body, index, size, keep_order=self._sorts[0] == "calldate")
+
+    async def _sorted_page(self, params: dict[str, Any], key: str, descending: bool, index: int, size: int) -> Page:
+        """A page in a column's order (the TUI's `o`): `sort=<field>&dir=ASC|DESC`, kept as sent."""
+        field = SORT_FIELDS[key]
+        ordered = {**params, "sort": field, "dir": "DESC" if descending else "ASC"}
+        try:
+            body = await self.http.request_json("GET", "cdrs", params=ordered, expect=has_list("data"))
+        except ProviderError as exc:
+            if exc.status == 400 and _SORT_WORD.search(exc.message):
+                raise ProviderError(f"the API refused sort={field}: sort by another column", self.id) from None
+            raise
+        return await self._page(body, index, size, keep_order=True)
+
+    async def _page(self, body: Any, index: int, size: int, *, keep_order: bool) -> Page:
         data = body.get("data") if isinstance(body, Mapping) else None
         if not isinstance(data, list):
             raise BadResponse("the /cdrs response has no data list", self.id)
@@ -197,7 +217,7 @@ class VoIPstudio(Provider):
             total = None  # e.g. an empty page although total says more: the data wins
         last = rows < size or (total is not None and offset + rows >= total)
         pairs = [(self.parse(record), _live_id(record)) for record in data]
-        if self._sorts[0] != "calldate":  # newest first within the page at least
+        if not keep_order:  # newest first within the page at least
             pairs.sort(key=_newest_first, reverse=True)
         await self._join_recordings(pairs)
         return Page([call for call, _ in pairs], rows=rows, total=total, last=last)

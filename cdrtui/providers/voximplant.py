@@ -184,6 +184,7 @@ class Voximplant(Provider):
         max_page_size=MAX_COUNT,
         max_concurrency=2,
         server_sort="sorts by start time only",
+        sorts=frozenset({"started_at"}),  # desc_order: newest or oldest first
         default_window_days=30,
     )
 
@@ -456,10 +457,16 @@ class Voximplant(Provider):
 
     async def fetch_page(self, flt: CallFilter, index: int, size: int) -> Page:
         size = max(1, min(size, MAX_COUNT))
-        position = index * size
         win = self._window(flt)
+        if win is not None and not flt.order.descending:
+            return await self._oldest_first(win, index, size)
+        position = index * size
         if win is None or (win.total is not None and position >= win.total):
             return Page([], rows=0, total=0 if win is None else win.total, last=True)
+        return await self._rows_at(win, position, size)
+
+    async def _rows_at(self, win: WindowIndex, position: int, size: int) -> Page:
+        """`size` rows of the window from `position`, newest first."""
         plan = await self._plan(win, position)
         if plan is None:
             return Page([], rows=0, total=win.total, last=True)
@@ -479,6 +486,28 @@ class Voximplant(Provider):
         total = win.total
         last = not rows or (position + len(rows) >= total if total is not None else len(rows) < size)
         return Page(unique, rows=len(rows), total=total, last=last)
+
+    async def _oldest_first(self, win: WindowIndex, index: int, size: int) -> Page:
+        """Oldest first (`o`): the server's start-time order read from its far end. The newest-first
+        listing already reaches any row (offsets past 10,000, windows), so page k is the rows
+        total - (k+1)*size .. total - k*size of it, reversed: one request, like a newest-first page."""
+        if win.total is None:
+            async with self._plan_lock:
+                try:
+                    await self._probe(win, win.last_s)
+                except _NoTotals:
+                    raise ProviderError(
+                        "Voximplant sends no total_count here: oldest first can't be paged", PROVIDER
+                    ) from None
+        total = win.total or 0
+        stop = total - index * size
+        if stop <= 0:
+            return Page([], rows=0, total=total, last=True)
+        start = max(0, stop - size)
+        page = await self._rows_at(win, start, stop - start)
+        page.calls.reverse()
+        page.total, page.last = total, start == 0
+        return page
 
     # -- details ---------------------------------------------------------------------------------
 

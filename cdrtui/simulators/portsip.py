@@ -236,6 +236,15 @@ def _compare(value: Any, op: str, literal: Any, is_time: bool) -> bool:
     return bool(_ORDER[op](value, literal))
 
 
+def _sort_value(value: Any) -> tuple[int, Any]:
+    """An `orderby` key: blanks smallest, numbers by value, text (numbers in strings too) as text."""
+    if value is None or value == "" or isinstance(value, bool):
+        return (0, 0.0)
+    if isinstance(value, (int, float)):
+        return (1, float(value))
+    return (2, str(value))
+
+
 _ORDER: dict[str, Callable[[Any, Any], Any]] = {
     "gt": lambda a, b: a > b,
     "ge": lambda a, b: a >= b,
@@ -674,7 +683,8 @@ class PortSIPSim(Simulator):
             rows = [self._clean(p) for p in chosen]
         else:  # another sort key: materialise (fine for a simulator)
             every = [self._clean(p) for p in positions]
-            every.sort(key=lambda r: str(r.get(field)) if isinstance(r, dict) else "", reverse=descending)
+            # Blanks are the smallest (first ascending, last descending); ties stay newest first.
+            every.sort(key=lambda r: _sort_value(r.get(field) if isinstance(r, dict) else None), reverse=descending)
             rows = every[skip : skip + top]
         return len(positions), rows
 

@@ -8,6 +8,7 @@ drops missed calls, and the `{count, status_code, message, data}` envelope witho
 from __future__ import annotations
 
 import bisect
+import json
 import math
 import re
 import time
@@ -115,6 +116,40 @@ def _fmt(ts: float, frac: str) -> str:
     if frac == "us" and ms:
         return f"{text}.{ms * 1000:06d}Z"
     return text + "Z"
+
+
+SORT_KEYS = ("start_time", "end_time", "call_duration")
+
+
+def _sort_of(text: str | None) -> tuple[str, bool] | None:
+    """(key, ascending) of `sort={"start_time":"ascend"}`; any other direction is descending. An
+    unknown key or unreadable JSON leaves the default order (creation_time, newest first)."""
+    try:
+        wanted = json.loads(text) if text else None
+    except ValueError:
+        return None
+    if not isinstance(wanted, dict):
+        return None
+    for key, way in wanted.items():
+        if key in SORT_KEYS:
+            return key, way == "ascend"
+    return None
+
+
+def _sort_number(value: Any) -> float | None:
+    """A sort value: seconds (int, float or H:MM:SS) or an ISO time as a timestamp."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip()
+    if re.fullmatch(r"\d+:\d{1,2}:\d{1,2}", text):
+        h, m, sec = (int(part) for part in text.split(":"))
+        return float(h * 3600 + m * 60 + sec)
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def _hms(seconds: int) -> str:
@@ -309,6 +344,9 @@ class UnpodSim(Simulator):
             positions = self._generated_matches(call_type, call_status, start_date, end_date)
         else:
             positions = range(self.timeline.count)
+        ordering = _sort_of(req.arg("sort"))
+        if ordering is not None and positions:
+            positions = self._sorted(positions, *ordering)
         pages = max(1, math.ceil(len(positions) / size))
         number = int(page) if page.isascii() and page.isdigit() else pages if page == "last" else 0
         if not 1 <= number <= pages:
@@ -316,6 +354,17 @@ class UnpodSim(Simulator):
         chosen = positions[(number - 1) * size : number * size]
         data = [self.records[p] for p in chosen] if self.records is not None else [self.record(p) for p in chosen]
         return json_response(200, {"count": len(positions), "status_code": 200, "message": self.message, "data": data})
+
+    def _sorted(self, positions: Sequence[int], key: str, ascending: bool) -> list[int]:
+        """`sort={"<key>":"ascend"|…}`: by start_time, end_time or call_duration; nulls are the
+        largest (PostgreSQL: last ascending, first descending); ties stay newest first."""
+
+        def value(position: int) -> tuple[int, float]:
+            record = self.records[position] if self.records is not None else self.record(position)
+            found = _sort_number(record.get(key) if isinstance(record, dict) else None)
+            return (1, 0.0) if found is None else (0, found)
+
+        return sorted(positions, key=value, reverse=not ascending)
 
     def _generated_matches(
         self, call_type: str | None, call_status: str | None, start_date: date | None, end_date: date | None

@@ -399,7 +399,7 @@ def test_simulator_filter_language() -> None:
         assert all(r["calldate"].startswith("2026-02-28") for r in day["data"])
         oldest = cdrs(sort="calldate", dir="ASC", limit=2).json()["data"]
         assert [r["id"] for r in oldest] == [ID_BASE + 1, ID_BASE + 2]
-        assert cdrs(sort="src").status_code == 400
+        assert cdrs(sort="nosuchfield").status_code == 400  # any CDR field sorts (spec §2); others are refused
 
 
 # --- normalisation ---------------------------------------------------------------------------------
