@@ -53,7 +53,8 @@ def footer_keys(app) -> list[str]:
 
 
 def status(app) -> str:
-    return str(app.screen.query_one("#welcome-status", Static).render())
+    """What the last action on a saved profile did (shown under the list)."""
+    return str(app.screen.query_one("#profiles-status", Static).render())
 
 
 async def started(app, pilot) -> None:
@@ -98,14 +99,21 @@ async def test_enter_opens_the_profile_in_the_browser(sims) -> None:
 
 
 async def test_a_profile_that_cannot_open_says_why_and_stays_listed(sims) -> None:
+    three_profiles(sims)
     save_profile("nokey", "2chat", {}, sims["2chat"].base_url)  # its keyring secret is missing
+    save_profile("spare", "voipstudio", {}, None)
     app = welcome_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await started(app, pilot)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.screen.query_one("#welcome-status").has_class("error"))
-        assert "nokey could not be opened" in status(app) and "e to edit" in status(app)
+        said = app.screen.query_one("#profiles-status")
+        await wait_for(pilot, lambda: said.has_class("error"))
+        assert "nokey could not be opened" in status(app) and "Press e to edit it." in status(app)
         assert isinstance(app.screen, WelcomeScreen) and lines(app)[0].startswith("nokey")
+        await pilot.pause()
+        await pilot.pause()
+        # Five profiles and a three-line message at 80×24: scrolled into view, above the footer.
+        assert said.region.height >= 2 and said.region.y >= 0 and said.region.bottom <= 23
 
 
 async def test_e_edits_the_profile_with_its_fields_and_a_blank_secret_keeps_the_saved_one(sims) -> None:
@@ -198,6 +206,8 @@ async def test_p_in_the_browser_shows_the_profiles_and_escape_comes_back(sims) -
         await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen))
         await pilot.press("p")
         await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
-        assert [line.split()[0] for line in lines(app)] == ["office", "pbx-main", "support"]
+        shown = lines(app)
+        assert [line.split()[0] for line in shown] == ["office", "pbx-main", "support"]
+        assert shown[0].endswith("open") and not shown[1].endswith("open")  # office is being browsed
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen))

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -42,13 +42,16 @@ def choice(title: str, detail: str) -> Text:
     return text
 
 
-def profile_line(profile: Profile) -> Text:
-    """One saved profile: its name, provider and where its secret lives (as `cdrtui profiles`)."""
+def profile_line(profile: Profile, browsing: bool = False) -> Text:
+    """One saved profile: its name, provider and where its secret lives (as `cdrtui profiles`), and
+    whether the browser has it open."""
     place = secret_place(profile)
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{sanitize(profile.name, 22):<23}", style="bold")
     text.append(f"{sanitize(profile.provider, 12):<12}")
-    text.append(f"secret: {PLACES.get(place, place)}", style="dim")
+    text.append(f"secret: {PLACES.get(place, place):<13}", style="dim")
+    if browsing:
+        text.append("  open", style="green")
     return text
 
 
@@ -60,14 +63,15 @@ class WelcomeScreen(CdrScreen[None]):
     WelcomeScreen #welcome-profiles { height: auto; max-height: 8; border: round $accent; }
     WelcomeScreen #profiles-hint { margin-top: 1; }
     WelcomeScreen #welcome-profiles:focus, WelcomeScreen #welcome-choices:focus { border: round $primary; }
-    WelcomeScreen #welcome-status { height: auto; color: $text-muted; }
-    WelcomeScreen #welcome-status.error { color: $error; }
+    WelcomeScreen #welcome-status, WelcomeScreen #profiles-status { height: auto; color: $text-muted; }
+    WelcomeScreen #welcome-status.error, WelcomeScreen #profiles-status.error { color: $error; }
+    WelcomeScreen #profiles-status.empty { display: none; }
     """
     BINDINGS = [
         Binding("e", "edit", "Edit", tooltip="Edit the chosen profile in the login form", id="welcome.edit"),
         Binding("r", "rename", "Rename", tooltip="Give the chosen profile a new name", id="welcome.rename"),
         Binding("delete", "delete", "Delete", tooltip="Delete the chosen profile and its secret", id="welcome.delete"),
-        Binding("d", "demo", "Try the demo", id="welcome.demo"),
+        Binding("d", "demo", "Demo", tooltip="Try the demo: simulators of all five providers", id="welcome.demo"),
         Binding("escape", "back", "Back", id="welcome.back"),
     ]
 
@@ -90,7 +94,7 @@ class WelcomeScreen(CdrScreen[None]):
             spec = spec_of(pid)
             options.append(Option(choice(sanitize(spec.name, 13), "needs " + sanitize(needs(spec))), id=pid))
         options += [None, Option(choice("Try the demo", "built-in simulators of all five, no account needed"), id=DEMO)]
-        with Vertical(id="welcome"):
+        with VerticalScroll(id="welcome", can_focus=False):  # at 80×24 with many profiles it scrolls
             yield Static(Text.assemble(("cdrtui", "bold"), " — call detail records from your VoIP providers"))
             if self.profiles:
                 yield Static(
@@ -98,6 +102,7 @@ class WelcomeScreen(CdrScreen[None]):
                     id="profiles-hint",
                 )
                 yield OptionList(*self._profile_options(), id="welcome-profiles")
+                yield Static("", id="profiles-status", classes="empty")  # what open/rename/delete did
             yield Static(Text("Choose a provider to log in to (Enter), or try the demo first (d).", style="dim"))
             yield OptionList(*options, id="welcome-choices")
             yield Static(
@@ -107,7 +112,8 @@ class WelcomeScreen(CdrScreen[None]):
         yield Footer()
 
     def _profile_options(self) -> list[Option]:
-        return [Option(profile_line(p), id=f"profile:{i}") for i, p in enumerate(self.profiles)]
+        open_now = {s.key for s in self.cdr_app.sessions if not s.demo}
+        return [Option(profile_line(p, p.name in open_now), id=f"profile:{i}") for i, p in enumerate(self.profiles)]
 
     def on_mount(self) -> None:
         self.query_one("#welcome-profiles" if self.profiles else "#welcome-choices", OptionList).focus()
@@ -153,15 +159,15 @@ class WelcomeScreen(CdrScreen[None]):
     async def _open_profile(self, profile: Profile) -> None:
         session = self._session_of(profile)
         if session is None:
-            self._status(f"Opening {profile.name}…")
+            self._said(f"Opening {profile.name}…")
             try:  # the secret comes from the keyring or a command: off the UI thread
                 provider = await asyncio.to_thread(provider_from_profile, profile, Connection())
             except Exception as exc:  # no secret, no keyring: said here, the list stays
-                self._status(f"{profile.name} could not be opened: {exc}. Press e to edit it.", True)
+                self._said(f"{profile.name} could not be opened: {str(exc).rstrip('.')}. Press e to edit it.", True)
                 return
             session = Session(key=profile.name, label=profile.name, provider=provider, profile=profile)
         if self.is_current:
-            self._status("")
+            self._said("")
             self.cdr_app.add_session(session)
 
     def action_edit(self) -> None:
@@ -189,7 +195,7 @@ class WelcomeScreen(CdrScreen[None]):
                 session.profile = moved
                 self._sessions_changed = True
         self._reload(select=moved.name)
-        self._status(f"Renamed {old.name} to {moved.name}.")
+        self._said(f"Renamed {old.name} to {moved.name}.")
 
     def action_delete(self) -> None:
         profile = self.chosen()
@@ -212,7 +218,7 @@ class WelcomeScreen(CdrScreen[None]):
         try:
             config = await asyncio.to_thread(blocking)
         except Exception as exc:  # a keyring or disk failure: the file still holds the profile
-            self._status(f"{profile.name} was not deleted: {exc}", True)
+            self._said(f"{profile.name} was not deleted: {exc}", True)
             return
         self.cdr_app.config = config
         gone = [s for s in self.cdr_app.sessions if s.key == profile.name and not s.demo]
@@ -222,7 +228,8 @@ class WelcomeScreen(CdrScreen[None]):
             for session in gone:
                 self.app.run_worker(session.provider.aclose(), exit_on_error=False)
         self._reload()
-        self._status(f"Deleted profile {profile.name} and its saved secret.")
+        saved = secret_place(profile) in ("keyring", "file")
+        self._said(f"Deleted profile {profile.name}" + (" and its saved secret." if saved else "."))
 
     def _reload(self, select: str | None = None) -> None:
         """The list again from the config, the cursor kept near where it was."""
@@ -294,6 +301,15 @@ class WelcomeScreen(CdrScreen[None]):
             self.app.pop_screen()  # open_browser then replaces the browser we came from
         # Like `cdrtui --demo`: several providers open on All providers.
         self.cdr_app.open_browser(ALL if len(self.cdr_app.sessions) > 1 else 0)
+
+    def _said(self, message: str, error: bool = False) -> None:
+        """What an action on a saved profile did, under the list (scrolled into view at 80×24)."""
+        for status in self.query("#profiles-status").results(Static):
+            status.update(Text(sanitize(message, 400)))
+            status.set_class(error, "error")
+            status.set_class(not message, "empty")
+            if message:
+                self.call_after_refresh(status.scroll_visible, animate=False)
 
     def _status(self, message: str, error: bool = False) -> None:
         status = self.query_one("#welcome-status", Static)
