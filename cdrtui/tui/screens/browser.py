@@ -119,7 +119,7 @@ class BrowserScreen(FeatureScreen):
         now = self.cdr_app.clock()
         # Relative presets are rebuilt at every listing: "last hour" moves with r.
         self.filter = self.state.build(now)
-        return view_source(self.sessions, view, self.filter, now)
+        return view_source(self.sessions, view, self.sorted_filter(view), now)
 
     def source(self) -> PagedSource | MergedSource:
         if self.view not in self.sources:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -14,11 +15,11 @@ from textual.markup import escape
 
 from ...errors import ConfigError
 from ...mask import masked
-from ...model import Call, CallFilter
+from ...model import NEWEST_FIRST, SORT_KEYS, Call, CallFilter, Order
 from ...text import sanitize
 from ..masking import masking, shown_words
 from ..widgets.call_table import CallTable
-from ..widgets.status_line import COUNT, LABEL, PROBLEM, Part
+from ..widgets.status_line import COUNT, FILTER, LABEL, PROBLEM, Part
 from .base import CdrScreen
 
 if TYPE_CHECKING:
@@ -99,10 +100,66 @@ class FeatureScreen(CdrScreen[None]):
             self.app.config.columns = order  # type: ignore[attr-defined]
         self.notify("Columns saved" if order else "Every column, saved", timeout=2)
 
-    def action_sort(self) -> None:
-        from .sorting import why_not
+    # -- sorting (o) -----------------------------------------------------------------------------------
+    _orders: dict[int, Order] | None = None  # per view; only single-provider views are ever sorted
 
-        self.notify(why_not(self.viewed_sessions()), title="Sort", timeout=12, markup=False)
+    def order_for(self, view: int) -> Order:
+        return (self._orders or {}).get(view, NEWEST_FIRST)
+
+    def sorted_filter(self, view: int) -> CallFilter:
+        """The filter a view's listing is opened with: the sidebar's, in the view's order."""
+        return replace(self.filter, order=self.order_for(view))
+
+    def action_sort(self) -> None:
+        from .sorting import SortScreen, choices, why_not
+
+        sessions = self.viewed_sessions()
+        orders = choices(sessions[0]) if self.view >= 0 else []
+        if len(orders) < 2:
+            self.notify(why_not(sessions, merged=self.view < 0), title="Sort", timeout=12, markup=False)
+            return
+        screen = SortScreen(sessions[0].label, orders, self.order_for(self.view))
+        self.app.push_screen(screen, self._sort_chosen)
+
+    def _sort_chosen(self, order: Order | None) -> None:
+        if order is None or order == self.order_for(self.view):
+            return
+        if self.live is not None:
+            self.action_toggle_live()  # live mode puts new calls on top: newest first only
+        self._orders = {**(self._orders or {}), self.view: order}
+        old = self.sources.pop(self.view, None)
+        if old is not None:
+            self.run_worker(old.aclose(), exit_on_error=False)
+        self._show_view()
+        if order.is_default:
+            self.notify("Newest first again", title="Sort", timeout=3)
+        else:
+            who = sanitize(self.sessions[self.view].label, 30)
+            self.notify(f"Sorted by {order.describe()}, by {who}", title="Sort", timeout=3, markup=False)
+
+    def sort_part(self) -> Part | None:
+        order = self.order_for(self.view)
+        if order.is_default:
+            return None
+        arrow = "▼" if order.descending else "▲"
+        who = sanitize(self.sessions[self.view].label, 24)
+        return Part(
+            f"{SORT_KEYS.get(order.key, order.key)} {arrow} sorted by {who}", "bold", FILTER
+        )  # short: 80 columns
+
+    def unsorted_for(self, what: str) -> bool:
+        """Say why `what` is off while the view is sorted (jump, live: newest first only)."""
+        order = self.order_for(self.view)
+        if order.is_default:
+            return False
+        self.notify(
+            f"{what} needs newest first; the table is sorted by {order.describe()} (o, then the default)",
+            title="Sorted",
+            severity="warning",
+            timeout=6,
+            markup=False,
+        )
+        return True
 
     # -- saved views ----------------------------------------------------------------------------------
     def action_views(self) -> None:
@@ -153,6 +210,8 @@ class FeatureScreen(CdrScreen[None]):
     def feature_parts(self) -> list[Part]:
         """Badges on the status line for the modes that are on."""
         parts = []
+        if self.view >= 0 and (sort := self.sort_part()) is not None:
+            parts.append(sort)
         if masking(self.app):
             parts.append(Part(" MASKED ", "bold black on yellow", LABEL, boxed=True))
         if self.live is not None:
@@ -194,6 +253,8 @@ class FeatureScreen(CdrScreen[None]):
     def action_jump(self) -> None:
         from .jump import JumpScreen
 
+        if self.unsorted_for("Jumping to a time"):
+            return
         now = self.app.clock()  # type: ignore[attr-defined]
         self.app.push_screen(JumpScreen(now, self.calls_table.utc), self._jump_to)
 
@@ -239,6 +300,8 @@ class FeatureScreen(CdrScreen[None]):
         from ..live import INTERVAL, LiveMode
 
         if self.live is None:
+            if self.unsorted_for("Live mode"):
+                return
             self.live = LiveMode(self, self.live_interval or INTERVAL)
             self.run_worker(self.live.run(), group="live", exclusive=True, exit_on_error=False)
             self.notify("Live: new calls appear on top as they end", timeout=3)

@@ -68,6 +68,8 @@ FULL_TIME, SHORT_TIME, TINY_TIME = 19, 16, 11
 # What gives way first on a narrow screen (issue 11 §8): cost, recording, the seconds of the time,
 # the arrow of the direction, duration, then status. Provider, time (with its year), direction and
 # the numbers always stay.
+# The column a listing's order (model.Order.key) shows its arrow on.
+SORT_COLUMN = {"started_at": "time", "from": "from", "to": "to", "duration_s": "duration", "cost": "cost"}
 SHRINK_ORDER = ("cost", "rec", "time", "dir", "duration", "status", "minutes")
 
 
@@ -235,7 +237,7 @@ class CallTable(ScrollView, can_focus=True):
         # (row, selected) -> (what the row showed: its Call or error object and live highlight, the strip).
         # A landed page only changes rows whose object changed: the others keep their strips.
         self._strips: LRUCache[tuple[int, bool], tuple[tuple[object, bool], Strip]] = LRUCache(400)
-        self._header_strip: tuple[tuple[bool, int], Strip] | None = None
+        self._header_strip: tuple[tuple[bool, int, tuple[str, str] | None], Strip] | None = None
         self._style_cache: dict[str, Style] | None = None
         self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
         self.empty_text = "No calls."  # painted when the listing is complete and empty
@@ -352,8 +354,9 @@ class CallTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         if y == 0:
-            if self._header_strip is None or self._header_strip[0] != (self.utc, width):
-                self._header_strip = ((self.utc, width), self._header(width))
+            head = (self.utc, width, self.sort_mark())
+            if self._header_strip is None or self._header_strip[0] != head:
+                self._header_strip = (head, self._header(width))
             return self._header_strip[1]
         row = int(self.scroll_offset.y) + y - 1
         source = self.source
@@ -376,7 +379,15 @@ class CallTable(ScrollView, can_focus=True):
         self._strips.set(key, (shown, strip))
         return strip
 
+    def sort_mark(self) -> tuple[str, str] | None:
+        """(column key, arrow) of the order the source lists in, when it isn't newest first."""
+        order = getattr(getattr(self.source, "filter", None), "order", None)
+        if order is None or order.is_default or order.key not in SORT_COLUMN:
+            return None
+        return SORT_COLUMN[order.key], "▼" if order.descending else "▲"
+
     def _header(self, width: int) -> Strip:
+        mark = self.sort_mark()
         segments = []
         for i, col in enumerate(self.columns()):
             if i:
@@ -385,6 +396,12 @@ class CallTable(ScrollView, can_focus=True):
             if col.key == "time":
                 zone = zone_name(self.utc)
                 text = f"Started ({zone})" if col.width >= SHORT_TIME else f"Start {zone}"
+            if mark is not None and mark[0] == col.key:  # the sorted column: ▼ descending, ▲ ascending
+                text = (
+                    f"{text[: max(1, col.width - 2)]} {mark[1]}"
+                    if cell_len(text) + 2 > col.width
+                    else f"{text} {mark[1]}"
+                )
             segments.append(Segment(fit(text, col.width, col.right), self._styles()["header"]))
         return Strip(segments).adjust_cell_length(width)
 
