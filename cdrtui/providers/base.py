@@ -247,6 +247,11 @@ class Provider(abc.ABC):
     async def details(self, call: Call) -> CallDetails:
         """Fetch everything known about one call: raw record, legs, costs, recordings."""
 
+    async def details_again(self, call: Call, previous: CallDetails) -> CallDetails:
+        """Retry: load only the sections `previous` could not (its `section_errors`) and keep the
+        rest. A provider whose sections are separate requests overrides it; by default, all again."""
+        return await self.details(call)
+
     @asynccontextmanager
     async def open_recording(self, recording: Recording) -> AsyncIterator[httpx.Response]:
         """Stream a recording. Public links get no credentials: a 2Chat key must never reach S3."""

@@ -382,6 +382,41 @@ class VoIPstudio(Provider):
             details.extra["live_id"] = live
         return details
 
+    async def details_again(self, call: Call, previous: CallDetails) -> CallDetails:
+        """Only the trace and/or the recordings that failed are asked for again; a failed CDR
+        means nothing is known well enough to keep: everything again."""
+        failed = set(previous.section_errors)
+        live = previous.extra.get("live_id")
+        if not failed or "record" in failed or not call.id.isdigit():
+            return await self.details(call)
+        again = replace(
+            previous,
+            call=replace(previous.call),
+            recordings=list(previous.recordings),
+            extra=dict(previous.extra),
+            section_errors=dict(previous.section_errors),
+        )
+        errors = again.section_errors
+        if "trace" in failed:
+            trace, trace_error = await _settle(self.trace(call.id))
+            if trace_error is not None:
+                errors["trace"] = trace_error.message
+            else:
+                again.trace = trace
+                del errors["trace"]
+        if "recordings" in failed and isinstance(live, int):
+            monitors, monitors_error = await _settle(self.call_monitors(live, again.call))
+            if monitors_error is not None:
+                errors["recordings"] = monitors_error.message
+            else:
+                del errors["recordings"]
+                again.recordings = []
+                for monitor in _by_id(monitors or []):
+                    self._add_recording(again, monitor)
+                again.call.recording_urls = tuple(r.url for r in again.recordings)
+                again.call.recordings_known = True
+        return again
+
     async def record(self, cdr_id: str) -> Mapping[str, Any]:
         body = await self.http.request_json("GET", f"cdrs/{cdr_id}")
         record = body.get("data") if isinstance(body, Mapping) else None

@@ -310,6 +310,9 @@ class Knobs:
     # Query/form/JSON-body parameters the server ignores, as a PBX that doesn't know a filter does
     # ("filter" on PortSIP or VoIPstudio): the client must notice the rows it didn't ask for.
     ignore_params: set[str] = field(default_factory=set)
+    # One-shot faults by path: a data request whose path starts with a key takes the next fault of
+    # its list (as `script`), so one details section can fail while the others load.
+    path_script: dict[str, list[Any]] = field(default_factory=dict)
 
 
 class Simulator:
@@ -357,6 +360,9 @@ class Simulator:
         with self.lock:
             self.hits[req.path] += 1
             fault = self.knobs.script.pop(0) if data and self.knobs.script else None
+            queue = next((q for prefix, q in self.knobs.path_script.items() if req.path.startswith(prefix)), None)
+            if fault is None and data and queue:
+                fault = queue.pop(0)
         if data and self.knobs.arrivals_per_request:
             self.on_arrivals(self.knobs.arrivals_per_request)
         after: Callable[[SimResponse], SimResponse] | None = None

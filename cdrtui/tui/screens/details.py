@@ -155,6 +155,12 @@ def render_section_errors(errors: dict[str, str]) -> Group | None:
     return _section("Not loaded", lines)
 
 
+def failed_titles(details: CallDetails) -> str:
+    """The sections that failed, in words: "Recordings and SIP trace"."""
+    titles = [SECTION_TITLES.get(section, sanitize(section, 30)) for section in details.section_errors]
+    return " and ".join(titles) if len(titles) < 3 else ", ".join(titles[:-1]) + " and " + titles[-1]
+
+
 _NAIVE_TIME = re.compile(r"\b(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})\b(?![+Z\-])")
 
 
@@ -311,7 +317,9 @@ class DetailsScreen(CdrScreen[None]):
         Binding("pageup", "page_up", "Scroll up", show=False, id="details.page_up"),
         Binding("home,g", "top", "Top", show=False, id="details.top"),
         Binding("end,G", "bottom", "Bottom", show=False, id="details.bottom"),
-        Binding("r", "reload", "Reload", id="details.reload"),
+        Binding(
+            "r", "reload", "Reload", tooltip="Retry the sections that failed, or reload them all", id="details.reload"
+        ),
     ]
 
     def __init__(self, session: Session, call: Call, on_details: Callable[[Call], None] | None = None) -> None:
@@ -355,12 +363,19 @@ class DetailsScreen(CdrScreen[None]):
         return text
 
     @work(exclusive=True, exit_on_error=False, group="details")
-    async def load_details(self) -> None:
+    async def load_details(self, previous: CallDetails | None = None) -> None:
+        """Everything, or with `previous` only the sections it could not load (r after a failure)."""
         loading = self.query_one("#details-loading", Static)
         loading.remove_class("error", "hidden")
-        loading.update(Text("loading details…"))
+        if previous is None:
+            loading.update(Text("loading details…"))
+        else:
+            loading.update(Text(f"retrying {failed_titles(previous)}…"))
         try:
-            details = await self.session.provider.details(self.call)
+            provider = self.session.provider
+            details = await (
+                provider.details(self.call) if previous is None else provider.details_again(self.call, previous)
+            )
         except AuthError as exc:
             self._failed(f"The provider refused the credentials: {exc}")
             self.cdr_app.show_login_for(self.session, str(exc))
@@ -498,6 +513,12 @@ class DetailsScreen(CdrScreen[None]):
         self.query_one("#details-body", VerticalScroll).scroll_end(animate=False)
 
     def action_reload(self) -> None:
+        """Retry only what failed (a loaded section is not asked for again); nothing failed: reload."""
+        if self.details is not None and self.details.section_errors:
+            self.notify(f"Retrying {failed_titles(self.details)} only", timeout=3)
+            self.load_details(self.details)
+            return
+        self.notify("Reloading the details", timeout=2)
         self.load_details()
 
     def action_copy_link(self) -> None:
