@@ -444,21 +444,58 @@ def score(counts: dict[str, int]) -> float:
     return 100.0 * caught / judged if judged else 100.0
 
 
+def whole_files(nodes: list[str]) -> list[str]:
+    """tests/test_mutation_*.py and the oracle files share one simulator and one listing per module
+    (a module-scoped fixture): the lines it runs are traced to the first test only, so any of their
+    tests reaching a line brings in the whole file (seconds: they are short)."""
+    chosen: list[str] = []
+    for node in nodes:
+        file = node.split("::")[0]
+        whole = Path(file).name.startswith("test_mutation_") or file.startswith("tests/oracle/")
+        pick = file if whole else node
+        if pick not in chosen:
+            chosen.append(pick)
+    return chosen
+
+
+def cache_keys(source: str) -> dict[int, str]:
+    """For each node (by walk index): the digest of the innermost function around it, or of the
+    module-level (or class-level) statement it is in, and its place there. A kill is reused while
+    that code is unchanged, so another helper's edit elsewhere in the module doesn't rerun it all."""
+    tree = ast.parse(source)
+    roots = {id(node) for node in tree.body}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            roots.update(id(stmt) for stmt in node.body)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            roots.add(id(node))
+    nodes = [node for node, _stmt in _walk(tree)]
+    keys: dict[int, str] = {}
+    scopes: list[tuple[int, int, str]] = []  # (first index, last index, digest) of the scopes open here
+    for index, node in enumerate(nodes):
+        while scopes and scopes[-1][1] < index:
+            scopes.pop()
+        if id(node) in roots:
+            size = sum(1 for _ in ast.walk(node))  # pre-order: a node's subtree follows it
+            scopes.append((index, index + size - 1, hashlib.sha256(ast.dump(node).encode()).hexdigest()[:12]))
+        first, _last, digest = scopes[-1] if scopes else (0, 0, "module")
+        keys[index] = f"{digest}:{index - first}"
+    return keys
+
+
 def in_functions(path: Path, mutants: list[Mutant], names: set[str]) -> list[Mutant]:
-    """The mutants inside functions (or methods) with these names, and with `<module>` the module-level
-    statements (constants, tables) outside any def or class: a partial run, said as such."""
+    """The mutants inside functions (or methods) with these names, or in module-level assignments
+    to these names (constants, tables): a partial run, said as such."""
     tree = ast.parse(source_of(path))
     spans = [
         (node.lineno, node.end_lineno or node.lineno)
         for node in ast.walk(tree)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in names
     ]
-    if "<module>" in names:
-        spans += [
-            (node.lineno, node.end_lineno or node.lineno)
-            for node in tree.body
-            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-        ]
+    for node in tree.body:  # module-level tables and constants, by the name they are assigned to
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if any(isinstance(t, ast.Name) and t.id in names for t in targets):
+            spans.append((node.lineno, node.end_lineno or node.lineno))
     return [m for m in mutants if any(low <= m.line <= high for low, high in spans)]
 
 
@@ -487,12 +524,12 @@ def run_module(target: str, jobs_timeout: float | None, functions: set[str] | No
     # A mutant killed stays killed while the module's code is the same (tests are only added):
     # a rerun after new tests tries the survivors only.
     # The AST, not the text: a changed comment keeps every mutant and its result.
-    digest = hashlib.sha256(ast.dump(ast.parse(source_of(path))).encode()).hexdigest()[:16]
+    keys = cache_keys(source_of(path))
     cache_file = OUT / f"{Path(target).stem}.killed.json"
     cache: dict[str, str] = json.loads(cache_file.read_text()) if cache_file.exists() else {}
     for n, m in enumerate(mutants, 1):
         lines = set(range(m.line, m.end_line + 1)) | {m.stmt_line}
-        key = f"{digest}:{m.index}:{m.op}"
+        key = f"{keys[m.index]}:{m.op}"
         if key in cache:
             m.status = cache[key]
             continue
@@ -502,7 +539,7 @@ def run_module(target: str, jobs_timeout: float | None, functions: set[str] | No
         if lines & per_test.get("", set()):
             chosen = tests  # runs at import: every test depends on it
         else:
-            chosen = [t for t in order if lines & per_test[t]]
+            chosen = whole_files([t for t in order if lines & per_test[t]])
             chosen = [*options, *chosen] if chosen else chosen
         if not chosen:
             m.status = "no coverage"
@@ -552,7 +589,8 @@ def main() -> None:
     parser.add_argument("--show", action="store_true", help="print the last run's survivors and the table")
     parser.add_argument("--timeout", type=float, help="seconds per mutant (default: 3x the baseline)")
     parser.add_argument(
-        "--functions", help="only mutants inside these functions/methods (comma-separated): a partial run"
+        "--functions",
+        help="only mutants in these functions, methods or module-level constants (comma-separated): a partial run",
     )
     args = parser.parse_args()
     targets = resolve(args.modules)

@@ -1,0 +1,140 @@
+"""PortSIP's mapping, one call log per case, expectations written by hand from docs/providers/portsip.md.
+
+Written for the mutation run (scripts/mutation.py): each record pins one rule of the spec (§5 call
+log fields, SIP status codes, §11.5 talk rounded up) or of design.md §2.2 that the oracle's examples
+don't isolate. One simulator serves the whole module over real HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from cdrtui.model import Call, CallFilter, Direction, Status
+from cdrtui.providers.http import RetryPolicy
+from cdrtui.providers.portsip import PortSIP
+from cdrtui.simulators.core import SimServer
+from cdrtui.simulators.portsip import PortSIPSim
+
+FAST = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02, timeout=5.0)
+
+
+def log(n: int, code: int | None = 0, **fields: Any) -> dict[str, Any]:
+    """An unanswered inbound call log `30<n>` (10 s long, spec §5 fields); `fields` override."""
+    return {
+        "id": str(300 + n), "session_id": "", "caller": f"+4420{n:04d}", "caller_display_name": "",
+        "callee": "101", "callee_display_name": "", "started_at": f"2024-08-20T06:{n:02d}:00.250000Z",
+        "answered_at": "", "ended_at": f"2024-08-20T06:{n:02d}:10.900000Z", "direction": "INBOUND_CALL",
+        "end_reason": "", "status_code": code, "duration": 0,
+        **fields,
+    }  # fmt: skip
+
+
+# SIP final codes (spec §5, design.md §2.2), never answered.
+CODES: dict[int, tuple[dict[str, Any], Status]] = {
+    1: ({"status_code": 486}, Status.BUSY),
+    2: ({"status_code": 600}, Status.BUSY),
+    3: ({"status_code": 0}, Status.MISSED),  # no error, no answer: given up on
+    4: ({"status_code": 408}, Status.MISSED),
+    5: ({"status_code": 480}, Status.MISSED),
+    6: ({"status_code": 487}, Status.MISSED),
+    7: ({"status_code": 503, "end_reason": "cancelled"}, Status.MISSED),  # the caller hung up first
+    8: ({"status_code": 404}, Status.FAILED),
+    9: ({"status_code": 400}, Status.FAILED),
+    10: ({"status_code": 399}, Status.UNKNOWN),  # below 400: undocumented for an unanswered call
+    11: ({"status_code": None}, Status.UNKNOWN),
+    # Answered: the answer time decides whatever the code.
+    12: ({"status_code": 486, "answered_at": "2024-08-20T06:12:02Z", "duration": 8}, Status.ANSWERED),
+}
+RECORDS = [log(n, **fields) for n, (fields, _) in CODES.items()] + [
+    # Directions (spec §5): the four documented values.
+    log(20, direction="OUTBOUND_CALL", caller="101", callee="+4420777", caller_display_name="Dwayne T",
+        callee_display_name="Acme"),
+    log(21, direction="EXTENSION_CALL"),
+    log(22, direction="INBOUND_OUTBOUND_CALL"),
+    log(23, direction="SOMETHING_ELSE"),
+    # §11.5: talk is rounded up (10.65 s sent as 11) but can't outlast the call's printed 10 s.
+    log(24, answered_at="2024-08-20T06:24:00.250000Z", duration=11),
+    # Talk on an unanswered call is nobody's talk.
+    log(25, duration=9),
+    # An end before the start: flagged by the listing, the talk kept as sent.
+    log(26, answered_at="2024-08-20T06:26:00Z", ended_at="2024-08-20T06:25:00Z", duration=7),
+    # A time sent as a number is malformed, not an epoch.
+    log(27, ended_at=1724133000, answered_at=True),
+    # The cost only comes with the detail (spec §4), billed to an account; two legs share a session.
+    log(28, session_id="S28", cost=0.125, billed_account="acct-7", answered_at="2024-08-20T06:28:01Z",
+        duration=9),
+    log(29, session_id="S28", started_at="2024-08-20T06:28:00.500000Z", caller="101", callee="102",
+        direction="EXTENSION_CALL", end_reason="CALLEE_DISCONNECT"),
+]  # fmt: skip
+SIM = PortSIPSim(records=RECORDS)
+
+
+@pytest.fixture(scope="module")
+def origin() -> Iterator[str]:
+    with SimServer(SIM) as server:
+        yield server.origin + SIM.path
+
+
+def run(origin: str, work: Any) -> Any:
+    async def go() -> Any:
+        client = PortSIP(SIM.credentials(), base_url=origin, policy=FAST)
+        try:
+            return await work(client)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
+
+
+@pytest.fixture(scope="module")
+def calls(origin: str) -> dict[int, Call]:
+    async def listing(client: PortSIP) -> list[Call]:
+        page = await client.fetch_page(CallFilter(), 0, 100)
+        assert page.last
+        return page.calls
+
+    return {int(call.id) - 300: call for call in run(origin, listing)}
+
+
+def test_every_sip_code_maps_as_the_spec_says(calls: dict[int, Call]) -> None:
+    assert {n: calls[n].status for n in CODES} == {n: status for n, (_, status) in CODES.items()}
+    assert [calls[n].provider_status for n in (1, 3, 11)] == ["486", "0", None]
+
+
+def test_directions(calls: dict[int, Call]) -> None:
+    got = {n: calls[n].direction for n in (1, 20, 21, 22, 23)}
+    assert got == {1: Direction.INBOUND, 20: Direction.OUTBOUND, 21: Direction.INTERNAL, 22: Direction.INBOUND,
+                   23: Direction.UNKNOWN}  # fmt: skip
+
+
+def test_numbers_and_display_names(calls: dict[int, Call]) -> None:
+    call = calls[20]
+    assert (call.from_, call.to, call.from_name, call.to_name) == ("101", "+4420777", "Dwayne T", "Acme")
+    assert (calls[1].from_name, calls[1].to_name) == (None, None)  # "" is no name
+
+
+def test_talk_time(calls: dict[int, Call]) -> None:
+    got = {n: (calls[n].duration_s, calls[n].total_s) for n in (12, 24, 25)}
+    assert got == {12: (8, 10), 24: (10, 10), 25: (0, 10)}
+    assert calls[26].duration_s == 7 and calls[26].total_s == -60
+
+
+def test_times_sent_as_numbers_are_flagged(calls: dict[int, Call]) -> None:
+    call = calls[27]
+    assert (call.answered_at, call.ended_at, call.status) == (None, None, Status.MISSED)
+    assert set(call.warnings) == {"answered_at", "ended_at"}
+    assert calls[1].warnings == ()
+
+
+def test_cost_comes_with_the_details_and_names_the_account(origin: str, calls: dict[int, Call]) -> None:
+    assert (calls[28].cost, calls[28].currency) == (None, None)  # not in the listing
+    details = run(origin, lambda client: client.details(calls[28]))
+    assert details.call.cost == 0.125 and details.call.duration_s == 9
+    assert [(c.label, c.amount, c.note) for c in details.costs] == [("call", 0.125, "billed to acct-7")]
+    assert details.extra == {"session_id": "S28", "billed_account": "acct-7"}
+    legs = [(leg.from_, leg.to, leg.direction, leg.answered, leg.end_reason) for leg in details.legs]
+    assert legs == [("101", "102", "internal", False, "CALLEE_DISCONNECT")]
