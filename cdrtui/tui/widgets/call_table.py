@@ -70,14 +70,15 @@ FULL_TIME, SHORT_TIME, TINY_TIME = 19, 16, 11
 # the numbers always stay.
 # The column a listing's order (model.Order.key) shows its arrow on.
 SORT_COLUMN = {"started_at": "time", "from": "from", "to": "to", "duration_s": "duration", "cost": "cost"}
-SHRINK_ORDER = ("cost", "rec", "time", "dir", "duration", "status", "minutes")
+SHRINK_ORDER = ("cost", "rec", "time", "dir", "duration", "status", "minutes", "provider")
+PROVIDER_W, PROVIDER_TINY = 10, 5  # last of all the provider's name gives way: "voip…", a number won't
 
 
 def layout(width: int, show_provider: bool, order: Sequence[str] = ()) -> list[Column]:
     """Fixed widths from the schema (never measured from rows). From/To share what is left.
     `order`: the columns chosen, in order (screens/columns.py); empty: every one."""
     dropped: set[str] = set()
-    time_w, dir_w = FULL_TIME, 5
+    time_w, dir_w, provider_w = FULL_TIME, 5, PROVIDER_W
 
     def build() -> list[Column]:
         cols = [
@@ -91,7 +92,7 @@ def layout(width: int, show_provider: bool, order: Sequence[str] = ()) -> list[C
             Column("cost", "Cost", 12, right=True),
         ]
         if show_provider:
-            cols.append(Column("provider", "Provider", 10))
+            cols.append(Column("provider", "Provider", provider_w))
         cols.append(Column("rec", "Rec", 3))
         if order:
             rank = {key: i for i, key in enumerate(order)}
@@ -111,6 +112,8 @@ def layout(width: int, show_provider: bool, order: Sequence[str] = ()) -> list[C
             time_w = TINY_TIME
         elif step == "dir":
             dir_w = 3
+        elif step == "provider":
+            provider_w = PROVIDER_TINY
         else:
             dropped.add(step)
         cols = build()
@@ -127,10 +130,13 @@ def fit(text: str, width: int, right: bool = False) -> str:
     return set_cell_size(text.rjust(width) if right else text, width)
 
 
-def party(number: str | None, name: str | None) -> str:
-    """The number first, its display name after: a narrow column cuts the name before the number."""
+def party(number: str | None, name: str | None, width: int | None = None) -> str:
+    """The number first, its display name after: a narrow column cuts the name before the number,
+    and drops it when only the number fits (a whole number beats "4979740979688" shown as "…968…")."""
     text = sanitize(number, 64) or MISSING
-    return f"{text} {sanitize(name, 40)}" if name else text
+    if not name or (width is not None and cell_len(text) <= width < cell_len(text) + 2):
+        return text
+    return f"{text} {sanitize(name, 40)}"
 
 
 def cell_text(call: Call, key: str, utc: bool, width: int = FULL_TIME, year: int | None = None) -> str:
@@ -147,9 +153,9 @@ def cell_text(call: Call, key: str, utc: bool, width: int = FULL_TIME, year: int
         text = DIRECTION_TEXT[call.direction]
         return text if width >= 5 else text[2:] or text
     if key == "from":
-        return party(call.from_, call.from_name)
+        return party(call.from_, call.from_name, width)
     if key == "to":
-        return party(call.to, call.to_name)
+        return party(call.to, call.to_name, width)
     if key == "status":
         return status_label(call.status)
     if key == "duration":
@@ -182,7 +188,7 @@ class CallTable(ScrollView, can_focus=True):
         *(f"call-table--{status.value.replace('_', '-')}" for status in Status),
     }
     DEFAULT_CSS = """
-    CallTable { background: $surface; overflow-x: hidden; }
+    CallTable { background: $surface; overflow-x: hidden; scrollbar-size-vertical: 1; }
     CallTable:focus { background-tint: $foreground 3%; }
     CallTable > .call-table--header { text-style: bold underline; }
     CallTable > .call-table--cursor { text-style: reverse; }
