@@ -93,6 +93,10 @@ class FilteredListing:
             raise ConfigError(
                 f"{spec.name} can't sort by {self.filter.order.describe()}: it {spec.server_sort}", spec.id
             )
+        # Recordings are joined by each page's time window (PortSIP, VoIPstudio): a page in another
+        # order spans the whole history, so they aren't, unless a has-recording filter needs them.
+        order = self.filter.order
+        self.join_recordings = order.time_ordered or self.filter.has_recording is not None
         # Each page's first and last values in a non-default order, to see that the provider sorted.
         self._edges: dict[tuple[int, int], tuple[object, object]] = {}
         # An API that needs a date window (Voximplant) gets the default one, and the UI says so.
@@ -166,7 +170,7 @@ class FilteredListing:
         shown or exported, so they need their recordings; a count or a check doesn't."""
         async with self.sem:
             keeping = KEEP_RAW.set(keep_raw)
-            joining = JOIN_RECORDINGS.set(shown)
+            joining = JOIN_RECORDINGS.set(shown and self.join_recordings)
             try:
                 page = await self.provider.fetch_page(flt, index, size)
             except (CdrError, asyncio.CancelledError):

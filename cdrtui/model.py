@@ -152,6 +152,9 @@ SORT_KEYS: dict[str, str] = {
 }
 # Keys whose order the client can check on each page: the server's collation of text is its own.
 CHECKED_SORT_KEYS = frozenset({"started_at", "duration_s", "cost"})
+# A provider's own talk field may be a second more than the talk time here (PortSIP rounds up, cdrtui
+# keeps talk within the whole printed seconds): the order check allows that much.
+SORT_SLACK = {"duration_s": 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +214,9 @@ class Order:
         """Two known values, `earlier` listed first, out of this order."""
         if self.key not in CHECKED_SORT_KEYS or earlier is None or later is None:
             return False
+        slack = SORT_SLACK.get(self.key)
+        if slack is not None:
+            return bool(later > earlier + slack if self.descending else later + slack < earlier)
         return bool(later > earlier if self.descending else later < earlier)
 
     def last_value(self, calls: list[Call], before: Any = None) -> Any:

@@ -63,7 +63,7 @@ CASES: list[tuple[str, Order, str, Callable[[Any], Any], dict[str, Any]]] = [
     ("voipstudio", Order("duration_s", True), "billsec", mysql, {"calls": 80}),
     ("voipstudio", Order("cost", True), "charge", mysql, {"calls": 80}),
     ("voipstudio", Order("started_at", False), "calldate", start_text, {"calls": 80}),
-    ("portsip", Order("duration_s", True), "duration", blank_first, {"calls": 70}),
+    ("portsip", Order("duration_s", True), "duration", blank_first, {"calls": 400}),  # talk rounded up by PortSIP
     ("portsip", Order("duration_s", False), "duration", blank_first, {"calls": 70}),
     ("portsip", Order("started_at", False), "started_at", start_text, {"calls": 70}),
     ("unpod", Order("duration_s", True), "call_duration", postgres, {"calls": 60}),
@@ -176,3 +176,21 @@ def test_a_local_date_filter_does_not_end_a_sorted_listing_early() -> None:
     plain, by_talk = asyncio.run(run())
     assert 0 < len(plain) < 60
     assert {c.id for c in by_talk} == {c.id for c in plain}
+
+
+def test_the_order_check_allows_a_talk_time_a_second_short_and_nothing_more() -> None:
+    """PortSIP rounds talk up (895 s) where cdrtui keeps it within the printed seconds (894 s): a
+    provider that did sort must not be named; two seconds out of order is a provider that didn't."""
+    from cdrtui.model import Status
+
+    def answered(talk: int) -> Call:
+        return Call("portsip", str(talk), None, status=Status.ANSWERED, duration_s=talk)
+
+    largest_first = Order("duration_s", True)
+    assert not largest_first.misplaced([answered(896), answered(894), answered(895), answered(895)])
+    assert largest_first.misplaced([answered(896), answered(894), answered(896)])
+    assert not Order("duration_s", False).misplaced([answered(3), answered(2), answered(4)])
+    assert Order("duration_s", False).misplaced([answered(5), answered(3)])
+    # unanswered calls are 0 here whatever the provider sorted them by: not compared
+    missed = Call("portsip", "m", None, status=Status.MISSED, duration_s=0)
+    assert not largest_first.misplaced([answered(30), missed, answered(20)])

@@ -352,6 +352,8 @@ class PortSIPSim(Simulator):
         - `count_only_empty`: an empty page is `{"count": n}` with no `items` (issue 9).
         """
         super().__init__(seed=seed, knobs=knobs)
+        self._sorted: tuple[Any, list[Any]] | None = None  # the last listing sorted by another field
+        self._sort_lock = threading.Lock()
         self.calls = calls
         self.records = records
         self.token_lifetime = token_lifetime
@@ -681,10 +683,18 @@ class PortSIPSim(Simulator):
                 else [positions[len(positions) - 1 - k] for k in range(skip, min(skip + top, len(positions)))]
             )
             rows = [self._clean(p) for p in chosen]
-        else:  # another sort key: materialise (fine for a simulator)
-            every = [self._clean(p) for p in positions]
-            # Blanks are the smallest (first ascending, last descending); ties stay newest first.
-            every.sort(key=lambda r: _sort_value(r.get(field) if isinstance(r, dict) else None), reverse=descending)
+        else:  # another sort key: materialised once per query (fine for a simulator)
+            filters = (self._option(req, "filter"), self._option(req, "search"), tuple(fields), recordings, own)
+            key = (*filters, field, descending, len(positions), self.timeline.count)
+            with self._sort_lock:
+                if self._sorted is None or self._sorted[0] != key:
+                    every = [self._clean(p) for p in positions]
+                    # Blanks are the smallest (first ascending, last descending); ties stay newest first.
+                    every.sort(
+                        key=lambda r: _sort_value(r.get(field) if isinstance(r, dict) else None), reverse=descending
+                    )
+                    self._sorted = (key, every)
+                every = self._sorted[1]
             rows = every[skip : skip + top]
         return len(positions), rows
 

@@ -134,8 +134,12 @@ class FeatureScreen(CdrScreen[None]):
         if order.is_default:
             self.notify("Newest first again", title="Sort", timeout=3)
         else:
-            who = sanitize(self.sessions[self.view].label, 30)
-            self.notify(f"Sorted by {order.describe()}, by {who}", title="Sort", timeout=3, markup=False)
+            session = self.sessions[self.view]
+            who = sanitize(session.label, 30)
+            rec = ""
+            if not order.time_ordered and session.provider.spec.recordings_in_listing:
+                rec = ". Rec shows ? while sorted (recordings are found by time): details list them"
+            self.notify(f"Sorted by {order.describe()}, by {who}{rec}", title="Sort", timeout=5, markup=False)
 
     def sort_part(self) -> Part | None:
         order = self.order_for(self.view)
