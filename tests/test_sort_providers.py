@@ -90,7 +90,13 @@ async def read_all(provider: Any, order: Order, snapshot: datetime) -> list[Call
     return [call for call in rows if call is not None]
 
 
-@pytest.mark.parametrize(("pid", "order", "field", "key", "options"), CASES, ids=lambda c: str(c)[:40])
+CASE_IDS = [
+    f"{c[0]}-{c[1].key}-{'desc' if c[1].descending else 'asc'}{'-hms' if 'duration_format' in c[4] else ''}"
+    for c in CASES
+]
+
+
+@pytest.mark.parametrize(("pid", "order", "field", "key", "options"), CASES, ids=CASE_IDS)
 def test_rows_come_in_the_order_asked_for(
     pid: str, order: Order, field: str, key: Callable[[Any], Any], options: dict[str, Any]
 ) -> None:
