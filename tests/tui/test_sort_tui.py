@@ -46,7 +46,12 @@ async def test_o_sorts_by_talk_time_with_an_arrow_and_a_status_word(sims) -> Non
         assert "▼" not in header(app) and "▲" not in header(app)
         await pilot.press("o")
         await wait_for(pilot, lambda: isinstance(app.screen, SortScreen))
-        labels = [str(app.screen.query_one("OptionList").get_option_at_index(i).prompt) for i in range(3)]
+        await pilot.pause()
+        options = app.screen.query_one("OptionList")
+        dialog = app.screen.query_one("#sort-dialog").region
+        assert dialog.bottom <= SIZE[1] and dialog.right <= SIZE[0]  # whole at 80×24
+        assert options.option_count == 10 and options.region.height >= 10  # every choice shown, no scrolling
+        labels = [str(options.get_option_at_index(i).prompt) for i in range(3)]
         assert "Start time, newest first (default)" in labels[0] and "Start time, oldest first" in labels[1]
         await pilot.press("escape")  # nothing changes
         await wait_for(pilot, lambda: not isinstance(app.screen, SortScreen))
