@@ -128,3 +128,21 @@ async def test_keys_typed_in_one_burst_after_slash_land_in_the_number(sims):
         await wait_for(pilot, lambda: app.screen.filter.number == "4420")
         await pilot.pause()  # let the burst's last events finish bubbling before the app closes
         assert app.screen.view == -1  # 4 and 2 were digits, not views
+
+
+async def test_in_the_sidebar_at_80x24_every_footer_label_is_whole(sims):
+    """With the sidebar's date choice focused every browser key shows: "? Help" was cut to "?He"."""
+    app = make_app(sims, ["2chat", "unpod"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen) and bool(footer_keys(app)))
+        await pilot.press("f")
+        await wait_for(pilot, lambda: "escape" in [k.key for k in app.screen.query(FooterKey)])
+        await pilot.pause()
+        keys = footer_keys(app)
+        assert {"q", "?"} <= set(keys), keys
+        regions = [key.region for key in app.screen.query(FooterKey)]
+        for key in app.screen.query(FooterKey):
+            label = f"{key.key_display or key.key} {key.description}"
+            assert key.region.right <= 80 and key.region.width >= len(label), (label, key.region)
+            # none runs under another (the palette's key is docked on the right)
+            assert not any(r != key.region and r.overlaps(key.region) for r in regions), (label, regions)

@@ -76,8 +76,10 @@ async def test_the_saved_profiles_are_listed_with_provider_and_secret_place(sims
         assert app.screen.focused is app.screen.query_one("#welcome-profiles")
         keys = footer_keys(app)
         assert {"e", "r", "delete", "q", "question_mark"} <= set(keys), keys
+        regions = [key.region for key in app.screen.query(FooterKey)]
         for key in app.screen.query(FooterKey):
             assert key.region.right <= 80 and key.region.width > 0, key.key
+            assert not any(r != key.region and r.overlaps(key.region) for r in regions), key.key  # none cut
         # Tab to the providers: the profile keys are not offered there.
         await pilot.press("tab")
         await pilot.pause()

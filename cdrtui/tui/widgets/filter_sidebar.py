@@ -125,7 +125,7 @@ class FilterSidebar(VerticalScroll, can_focus=False):
         Binding(
             "escape", "leave", "Back", tooltip="Back to the calls (applies what the form shows)", id="filters.leave"
         ),
-        Binding("ctrl+l", "clear", "Clear all", tooltip="Clear every filter", id="filters.clear"),
+        Binding("ctrl+l", "clear", "Clear", tooltip="Clear every filter", id="filters.clear"),
     ]
 
     class Changed(Message):
