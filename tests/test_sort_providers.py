@@ -200,3 +200,38 @@ def test_the_order_check_allows_a_talk_time_a_second_short_and_nothing_more() ->
     # unanswered calls are 0 here whatever the provider sorted them by: not compared
     missed = Call("portsip", "m", None, status=Status.MISSED, duration_s=0)
     assert not largest_first.misplaced([answered(30), missed, answered(20)])
+
+
+def test_voximplant_oldest_first_reaches_past_its_offset_limit() -> None:
+    """Oldest first is read from the far end of the newest-first listing, so its first pages lie past
+    Voximplant's offset limit of 10,000. Oracle: the server's own `desc_order=false` answer (raw
+    GetCallHistory, ids only) at offsets it allows, over the same window."""
+
+    async def run() -> None:
+        running, provider = provider_for("voximplant", calls=10_600)
+        try:
+            snapshot = ANCHOR + timedelta(minutes=1)
+            source = PagedSource(
+                provider, CallFilter(since=SINCE, order=Order("started_at", False)), snapshot=snapshot, page_size=100
+            )
+            await source.start()
+            assert source.count == 10_600
+            window = {
+                "from_date": SINCE.strftime("%Y-%m-%d %H:%M:%S"),
+                "to_date": (snapshot - timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S"),
+                "timezone": "Etc/GMT",
+                "desc_order": "false",
+                "count": "100",
+            }
+            for row in (0, 5_000, 10_000):
+                await source.ensure(row, row + 100)
+                got = [c.id for k in range(row, row + 100) if (c := source.row(k)) is not None]
+                body = await provider.http.request_json("POST", "GetCallHistory", data={**window, "offset": str(row)})
+                want = [str(r["call_session_history_id"]) for r in body["result"]]
+                assert got == want, row
+            assert provider.notices == []
+        finally:
+            await provider.aclose()
+            running.stop()
+
+    asyncio.run(run())
