@@ -69,8 +69,20 @@ async def shoot() -> None:
     OUT.mkdir(exist_ok=True)
     made, running = sessions()
     try:
-        # Welcome: no profile saved.
+        # Welcome with saved profiles (no secrets: only where each would live).
+        from cdrtui.config import Config, Profile
+
+        config = Config.load()
+        for profile in (
+            Profile("office", "2chat"),
+            Profile("noc-portsip", "portsip", base_url="https://pbx.example.com:8887", fields={"username": "noc"}),
+            Profile("support", "unpod", secret_store="env", fields={"org_handle": "example.com"}),
+            Profile("vox-main", "voximplant", fields={"credentials": "~/secure/credentials.json"}),
+        ):
+            config.profiles[profile.name] = profile
+        config.save()
         app = app_for([])
+        app.config = config
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause(0.3)
             app.save_screenshot(str(OUT / "welcome.svg"))
