@@ -176,3 +176,21 @@ def test_details_show_the_price_in_usd_with_its_flags(origin: str, calls: dict[s
         ("Talk time", None, "30 s"), ("Billed time", None, "31 s"), ("Call price", 0.0129, "USD, toll-free"),
     ]  # fmt: skip
     assert [(r.url, r.file_name) for r in details.recordings] == [(S3 + "call30.mp3", "call30.mp3")]
+
+
+def test_details_of_a_call_without_uuid_show_the_listing_record(origin: str, calls: dict[str, Call]) -> None:
+    """Nothing to look the call up by: the details are the listing's record, with no request."""
+    [call] = [c for c in calls.values() if not c.id.startswith("CDR-")]
+
+    async def run() -> Any:
+        client = TwoChat(SIM.credentials(), base_url=origin, policy=FAST)
+        try:
+            return await client.details(call)
+        finally:
+            await client.aclose()
+
+    before = len(SIM.log)
+    details = asyncio.run(run())
+    assert details.call is call and details.raw == call.raw
+    assert [(c.label, c.note) for c in details.costs] == [("Talk time", "0 s")]
+    assert len(SIM.log) == before

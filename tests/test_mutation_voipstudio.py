@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -61,6 +62,10 @@ RECORDS = [
     cdr(15, disposition="CONNECTED", billsec=25, live_id=8015),
     cdr(16, disposition="CONNECTED", billsec=25, duration=86_401, calldate="2024-05-01 09:00:00"),
     cdr(17, disposition="CONNECTED", billsec=25, duration=86_400, calldate="2024-05-01 08:00:00"),
+    # Put on hold before any billable second: connected, so answered (seed: "ON_HOLD").
+    cdr(18, disposition="ON_HOLD", billsec=0),
+    # No live_id (spec §4.1 says it joins recordings): nothing to join by, alone on its day.
+    cdr(19, live_id=None, calldate="2024-04-01 10:00:00"),
 ]
 MONITORS = [
     {"id": 501, "live_id": 8015, "timestamp": "2024-05-02 10:15:05", "caller": "44203844711",
@@ -105,9 +110,10 @@ def test_directions(calls: dict[int, Call]) -> None:
 
 
 def test_statuses(calls: dict[int, Call]) -> None:
-    got = {n: calls[n].status for n in (1, 2, 3, 4, 5, 6, 7)}
+    got = {n: calls[n].status for n in (1, 2, 3, 4, 5, 6, 7, 18)}
     assert got == {1: Status.MISSED, 2: Status.ANSWERED, 3: Status.ANSWERED, 4: Status.BUSY, 5: Status.UNKNOWN,
-                   6: Status.MISSED, 7: Status.ANSWERED}  # fmt: skip
+                   6: Status.MISSED, 7: Status.ANSWERED, 18: Status.ANSWERED}  # fmt: skip
+    assert (calls[18].duration_s, calls[18].answered_at) == (0, calls[18].ended_at)
 
 
 def test_times_come_from_calldate_duration_and_billsec(calls: dict[int, Call]) -> None:
@@ -176,3 +182,33 @@ def test_missing_credentials_say_where_to_get_them() -> None:
     )
     hints = {field.name: field.help for field in VoIPstudio.spec.fields}
     assert hints["user_id"] == "the numeric user id the token belongs to; only needed for HTTP Basic auth"
+
+
+def test_a_page_with_nothing_to_join_by_lists_its_calls_as_unknown(origin: str) -> None:
+    """A page whose calls carry no live_id asks for no recordings and still lists its calls."""
+
+    async def april(client: VoIPstudio) -> list[Call]:
+        flt = CallFilter(until=datetime(2024, 4, 2, tzinfo=timezone.utc))
+        return (await client.fetch_page(flt.pinned(datetime(2024, 4, 2, tzinfo=timezone.utc)), 0, 100)).calls
+
+    [call] = run(origin, april)
+    assert (call.id, call.recording_urls, call.recordings_known) == ("900019", (), False)
+
+
+def test_a_refused_recordings_window_leaves_rec_unknown_and_is_not_asked_again() -> None:
+    """An account that refuses to filter /monitors by timestamp (a 400): the calls are listed, Rec
+    says "?", the notice says why, and the next page doesn't ask again."""
+    sim = VoIPstudioSim(records=RECORDS, monitors=MONITORS, monitor_filters={"id", "live_id"})
+
+    async def two_pages(client: VoIPstudio) -> tuple[list[Call], list[str]]:
+        first = await client.fetch_page(CallFilter(), 0, 10)
+        second = await client.fetch_page(CallFilter(), 1, 10)
+        return first.calls + second.calls, list(client.notices)
+
+    with SimServer(sim) as server:
+        calls, notices = run(server.origin + sim.path, two_pages)
+    assert len(calls) == len(RECORDS) and not any(c.recordings_known for c in calls)
+    assert len(notices) == 1 and notices[0].startswith("recordings could not be listed with the calls (")
+    assert notices[0].endswith("): Rec shows ? for them")
+    monitors = [(status, path) for _method, path, status in sim.log if path.endswith("/monitors")]
+    assert [status for status, _ in monitors] == [400]  # asked once, refused, never again

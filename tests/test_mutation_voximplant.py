@@ -81,6 +81,14 @@ SESSIONS = [raw for raw, _, _ in STATUSES.values()] + [
     session(24, [leg(200, successful=True, duration=6, record_url=SECURE + "b.mp3?record_id=2")],
             records=[{"record_id": 1, "record_name": "Rec", "record_url": SECURE + "b.mp3?record_id=1",
                       "lossless": True}]),
+    # media_parameters' container decides the type (spec: JSON inside a string, or an object).
+    session(26, [leg(200, successful=True, duration=3)], records=[
+        {"record_name": "m", "record_url": PUBLIC + "m.mp3", "lossless": True,
+         "media_parameters": '{"container": "mp3"}'},
+        {"record_name": "f", "record_url": PUBLIC + "f.flac", "media_parameters": {"container": "flac"}},
+        {"record_name": "v", "record_url": PUBLIC + "v.mp4", "media_parameters": '{"container": " MP4 "}'},
+        {"record_name": "x", "record_url": PUBLIC + "x.bin", "media_parameters": "not json"},
+    ]),
     # A leg's own recording on public storage, nothing in records[].
     session(25, [leg(200, successful=True, duration=3, record_url=PUBLIC + "c.mp3")]),
 ]  # fmt: skip
@@ -183,3 +191,11 @@ def test_details_recordings_from_legs_and_lossless_records(origin: str, calls: d
     public = run(origin, lambda client: client.details(calls[25]))
     assert [(r.url, r.label, r.needs_auth, r.file_name) for r in public.recordings] == [
         (PUBLIC + "c.mp3", "call 1 recording", False, "c.mp3")]  # fmt: skip
+
+
+def test_the_recordings_container_decides_its_type(origin: str, calls: dict[int, Call]) -> None:
+    """An mp3 container is audio/mpeg even when flagged lossless; flac and mp4 are what they say."""
+    details = run(origin, lambda client: client.details(calls[26]))
+    assert [(r.label, r.content_type, r.needs_auth) for r in details.recordings] == [
+        ("m", "audio/mpeg", False), ("f", "audio/flac", False), ("v", "video/mp4", False), ("x", "audio/mpeg", False),
+    ]  # fmt: skip
