@@ -213,3 +213,22 @@ async def test_p_in_the_browser_shows_the_profiles_and_escape_comes_back(sims) -
         assert shown[0].endswith("open") and not shown[1].endswith("open")  # office is being browsed
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen))
+
+
+async def test_ctrl_u_and_a_new_name_typed_in_one_burst_keep_the_new_name(sims) -> None:
+    """tmux send-keys C-u new-name: the letters used to land before ctrl+u ran, which then cleared them."""
+    from textual import events
+
+    three_profiles(sims)
+    app = welcome_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(app, pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RenameDialog))
+        field = app.screen.query_one("#new-name", Input)
+        await wait_for(pilot, lambda: app.screen.focused is field)
+        for key, char in [("ctrl+u", "\x15"), ("d", "d"), ("e", "e"), ("f", "f")]:
+            app.post_message(events.Key(key, char))  # one read from the terminal, no pause
+        await wait_for(pilot, lambda: field.value == "def", 5)
+        await pilot.pause()
+        assert field.value == "def"
