@@ -52,6 +52,14 @@ class Endpoint:
     note: str | None  # what the status line says when it is the one in use
 
 
+UNSURE = "recordings could not be matched: some in this call's time window may be its own"
+
+
+async def _kept(value: T) -> T:
+    """A section not asked for again: what was loaded stays."""
+    return value
+
+
 ENDPOINTS = (
     Endpoint("calllogs", "api/calllogs", "api/recordings", True, None),
     Endpoint("cdrs", "api/cdrs", "api/recordings", False, "listing /api/cdrs (this PBX has no /api/calllogs)"),
@@ -667,7 +675,7 @@ class PortSIP(Provider):
             self._section(self._legs(session, fresh.id), "legs", errors, []),
         )
         if unsure:
-            errors["recordings"] = "recordings could not be matched: some in this call's time window may be its own"
+            errors["recordings"] = UNSURE
         costs = []
         if "record" not in errors and (fresh.cost is not None or account):
             costs.append(CostLine("call", fresh.cost, f"billed to {account}" if account else ""))
@@ -678,6 +686,38 @@ class PortSIP(Provider):
         return CallDetails(
             call=fresh, raw=raw, legs=legs, costs=costs, recordings=recordings, extra=extra, section_errors=errors
         )
+
+    async def details_again(self, call: Call, previous: CallDetails) -> CallDetails:
+        """Only the recordings and/or legs that failed are asked for again; a failed call log means
+        everything again (the others hang on it)."""
+        failed = set(previous.section_errors)
+        if not failed or failed & {"record", "cost"}:
+            return await self.details(call)
+        errors = {k: v for k, v in previous.section_errors.items() if k not in ("recordings", "legs")}
+        again = replace(previous, call=replace(previous.call), extra=dict(previous.extra), section_errors=errors)
+        session = previous.extra.get("session_id")
+        session = session if isinstance(session, str) else None
+        fresh = again.call
+        (recordings, unsure), legs = await asyncio.gather(
+            self._section(self._call_recordings(fresh, session), "recordings", errors, ([], False))
+            if "recordings" in failed
+            else _kept((previous.recordings, False)),
+            self._section(self._legs(session, fresh.id), "legs", errors, [])
+            if "legs" in failed
+            else _kept(previous.legs),
+        )
+        if unsure:
+            errors["recordings"] = UNSURE
+        if "legs" in failed:
+            again.legs = legs
+        if "recordings" not in failed:
+            return again
+        if "recordings" in errors:  # still failing: the earlier state stays
+            again.recordings = previous.recordings
+        else:
+            again.recordings = recordings
+            fresh.recording_urls, fresh.recordings_known = tuple(r.url for r in recordings), True
+        return again
 
     @staticmethod
     async def _section(work: Awaitable[T], name: str, errors: dict[str, str], empty: T) -> T:

@@ -78,3 +78,32 @@ async def test_r_with_nothing_failed_reloads_everything() -> None:
             assert isinstance(app.screen, DetailsScreen)
     finally:
         sim.stop()
+
+
+async def test_portsip_r_retries_only_the_recordings_not_the_call_log_or_legs() -> None:
+    sim = start("portsip", calls=200, anchor=ANCHOR, knobs=Knobs())
+    try:
+        provider = build_provider("portsip", sim.credentials(), Connection(base_url=sim.base_url), policy=NO_RETRY)
+        app = CdrApp([Session(key="portsip", label="portsip", provider=provider)])
+        app.clock = lambda: CLOCK
+        async with app.run_test(size=(120, 36)) as pilot:
+            table = app.screen.table
+            await wait_for(pilot, lambda: table.source is not None and table.source.complete)
+            await pilot.pause(0.3)
+            recordings = urlparse(sim.base_url).path + "/api/recordings"
+            sim.sim.knobs.path_script[recordings] = [503]  # the recordings listing fails, once
+            screen = await open_details(app, pilot, want=lambda call: bool(call.recording_urls))
+            assert screen.details is not None and set(screen.details.section_errors) == {"recordings"}
+            legs = list(screen.details.legs)
+            before = Counter(sim.sim.hits)
+
+            await pilot.press("r")
+            await wait_for(pilot, lambda: screen.details is not None and not screen.details.section_errors)
+            await pilot.pause()
+            asked = requests_since(sim, before)
+            assert asked and all(path.startswith(recordings) for path in asked), asked  # no call log, no legs
+            assert "Retrying Recordings only" in notes(app)
+            assert screen.recordings and screen.details.legs == legs
+            assert "Not loaded" not in text_of(screen.query_one("#details-more"))
+    finally:
+        sim.stop()
