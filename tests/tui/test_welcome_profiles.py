@@ -232,3 +232,29 @@ async def test_ctrl_u_and_a_new_name_typed_in_one_burst_keep_the_new_name(sims) 
         await wait_for(pilot, lambda: field.value == "def", 5)
         await pilot.pause()
         assert field.value == "def"
+
+
+async def test_a_rename_the_keyring_refuses_says_so_and_changes_nothing(sims, monkeypatch) -> None:
+    from cdrtui.secrets import NoKeyring
+
+    def refuse(profile, field_name, value):
+        raise NoKeyring("no OS keyring backend (common over SSH: no D-Bus secret service)")
+
+    three_profiles(sims)
+    monkeypatch.setattr("cdrtui.login_service.store_secret", refuse)
+    app = welcome_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(app, pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RenameDialog))
+        app.screen.query_one("#new-name", Input).value = "front-desk"
+        await pilot.press("enter")
+        error = app.screen.query_one("#rename-error", Static)
+        await wait_for(pilot, lambda: "Not renamed" in str(error.render()))
+        assert "OS keyring" in str(error.render())
+        profiles = Config.load().profiles
+        assert "office" in profiles and "front-desk" not in profiles
+        assert keyring_get("office", "api_key") == sims["2chat"].credentials()["api_key"]  # nothing lost
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        assert lines(app)[0].startswith("office")

@@ -16,6 +16,7 @@ from textual.widgets import Button, Input, Static
 from ...config import Config, Profile
 from ...errors import ConfigError
 from ...login_service import rename_profile
+from ...secrets import NoKeyring
 from ...text import sanitize
 from ..widgets.inputs import SteadyInput
 
@@ -81,6 +82,9 @@ class RenameDialog(ModalScreen[tuple[Config, Profile] | None]):
             config, moved = await asyncio.to_thread(blocking)
         except ConfigError as exc:  # a taken or malformed name: said here, the dialog stays
             self._error(str(exc))
+            return
+        except NoKeyring as exc:  # the secret can't move: nothing was renamed
+            self._error(f"Not renamed: the OS keyring cannot hold the secret under the new name ({exc}).")
             return
         except Exception as exc:  # a keyring or disk failure: nothing was renamed
             self._error(f"Not renamed: {type(exc).__name__}: {exc}")
