@@ -258,3 +258,25 @@ async def test_a_rename_the_keyring_refuses_says_so_and_changes_nothing(sims, mo
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
         assert lines(app)[0].startswith("office")
+
+
+async def test_deleting_the_open_profile_leaves_no_stale_browser(sims) -> None:
+    three_profiles(sims)
+    app = welcome_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(app, pilot)
+        await pilot.press("enter")  # office, in the browser
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        await pilot.press("delete", "y")
+        await wait_for(pilot, lambda: "Deleted profile office" in status(app))
+        assert app.sessions == []
+        await pilot.pause()
+        assert "escape" not in [k.key for k in app.screen.query(FooterKey)]  # no Back to a deleted profile
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, WelcomeScreen)
+        await pilot.press("enter")  # pbx-main: the browser again, on it alone
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        assert [s.key for s in app.screen.sessions] == ["pbx-main"]

@@ -122,8 +122,8 @@ class WelcomeScreen(CdrScreen[None]):
         self.refresh_bindings()  # the profile keys show only while a profile is chosen
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "back":
-            return len(self.app.screen_stack) > 2  # something to go back to besides the blank base
+        if action == "back":  # something to go back to besides the blank base (and not a deleted profile)
+            return len(self.app.screen_stack) > 2 and not (self._sessions_changed and not self.cdr_app.sessions)
         if action in ("edit", "rename", "delete"):
             return self.chosen() is not None
         return True
@@ -138,7 +138,7 @@ class WelcomeScreen(CdrScreen[None]):
         return self.profiles[index] if 0 <= index < len(self.profiles) else None
 
     def action_back(self) -> None:
-        if len(self.app.screen_stack) <= 2:
+        if len(self.app.screen_stack) <= 2 or not self.check_action("back", ()):
             return
         self.app.pop_screen()
         if self._sessions_changed and self.cdr_app.sessions:
@@ -227,6 +227,7 @@ class WelcomeScreen(CdrScreen[None]):
             self._sessions_changed = True
             for session in gone:
                 self.app.run_worker(session.provider.aclose(), exit_on_error=False)
+            self.refresh_bindings()  # no profile left open: nothing to go back to
         self._reload()
         saved = secret_place(profile) in ("keyring", "file")
         self._said(f"Deleted profile {profile.name}" + (" and its saved secret." if saved else "."))
