@@ -16,7 +16,7 @@ import pytest
 from cdrtui.model import Call, CallFilter, Direction, Status
 from cdrtui.providers.http import RetryPolicy
 from cdrtui.providers.twochat import TwoChat
-from cdrtui.simulators.core import SimServer
+from cdrtui.simulators.core import SimRequest, SimResponse, SimServer, json_response
 from cdrtui.simulators.twochat import TwoChatSim
 
 FAST = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02, timeout=5.0)
@@ -194,3 +194,35 @@ def test_details_of_a_call_without_uuid_show_the_listing_record(origin: str, cal
     assert details.call is call and details.raw == call.raw
     assert [(c.label, c.note) for c in details.costs] == [("Talk time", "0 s")]
     assert len(SIM.log) == before
+
+
+class BrokenDetails(TwoChatSim):
+    """The detail endpoint answers one call without its `cdr`, and refuses another (a 400)."""
+
+    def route(self, req: SimRequest) -> SimResponse:
+        if req.path.endswith("/voip/call/CDR-31"):
+            return json_response(200, {"success": True})
+        if req.path.endswith("/voip/call/CDR-30"):
+            return json_response(400, {"success": False, "message": "bad call uuid"})
+        return super().route(req)
+
+
+def test_details_that_fail_keep_the_listing_record_and_say_why(calls: dict[str, Call]) -> None:
+    """One failed sub-request (issue 10 item 7): the listing's call stays on screen, with the reason."""
+    sim = BrokenDetails(records=RECORDS)
+
+    async def run(call: Call, origin: str) -> Any:
+        client = TwoChat(sim.credentials(), base_url=origin, policy=FAST)
+        try:
+            return await client.details(call)
+        finally:
+            await client.aclose()
+
+    with SimServer(sim) as server:
+        no_cdr = asyncio.run(run(calls["CDR-31"], server.origin + sim.path))
+        refused = asyncio.run(run(calls["CDR-30"], server.origin + sim.path))
+    missing = "the call's details (agent, live state) could not be loaded"
+    assert no_cdr.call is calls["CDR-31"]
+    assert no_cdr.section_errors == {"record": f"{missing}: the call details response has no cdr object"}
+    assert refused.section_errors == {"record": f"{missing}: bad call uuid"}
+    assert refused.costs[-1].amount == 0.0129  # the listing's price is still shown

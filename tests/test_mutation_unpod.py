@@ -65,6 +65,8 @@ RECORDS = [record(n, word) for n, (word, _) in WORDS.items()] + [
     record(25, "completed", start_time="2026-02-01T10:25:03Z", agent={"id": 1, "name": "Cy"}, call_type="internal",
            call_duration=9),
     record(26, "completed", start_time="2026-02-01T10:26:03Z", agent="Dee", call_type=None, call_duration=10),
+    # Answered, but neither its length nor its end is known yet: 0 s of talk so far, not a guess.
+    record(27, "completed", start_time="2026-02-01T10:27:03Z", call_duration=None),
 ]  # fmt: skip
 SIM = UnpodSim(records=RECORDS)
 
@@ -113,6 +115,7 @@ def test_an_answer_time_makes_the_call_answered_whatever_the_word(calls: dict[st
 
 def test_talk_time_without_call_duration_is_end_minus_answer(calls: dict[str, Call]) -> None:
     assert calls["21"].duration_s == 90
+    assert (calls["27"].status, calls["27"].duration_s) == (Status.ANSWERED, 0)
 
 
 def test_a_missed_call_talked_for_zero_seconds_whatever_call_duration_says(calls: dict[str, Call]) -> None:
@@ -147,9 +150,9 @@ def test_the_direction_filter_runs_at_the_provider(origin: str) -> None:
 
 
 def test_small_pages_end_exactly_at_the_count(origin: str) -> None:
-    """21 records in pages of 4: 6 pages, the last one short, nothing lost or repeated."""
+    """22 records in pages of 4: 6 pages, the last one short, nothing lost or repeated."""
     ids = [c.id for c in listing(origin, size=4)]
-    assert sorted(ids, key=int) == sorted({str(n) for n in WORDS} | {str(n) for n in range(20, 27)}, key=int)
+    assert sorted(ids, key=int) == sorted({str(n) for n in WORDS} | {str(n) for n in range(20, 28)}, key=int)
 
 
 def test_a_pasted_scheme_word_and_documented_base_url_still_work(origin: str) -> None:
