@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from cdrtui.model import Call, CallFilter, Direction, Status
+from cdrtui.providers.base import JOIN_RECORDINGS
 from cdrtui.providers.http import RetryPolicy
 from cdrtui.providers.portsip import PortSIP
 from cdrtui.simulators.core import SimServer
@@ -138,3 +139,33 @@ def test_cost_comes_with_the_details_and_names_the_account(origin: str, calls: d
     assert details.extra == {"session_id": "S28", "billed_account": "acct-7"}
     legs = [(leg.from_, leg.to, leg.direction, leg.answered, leg.end_reason) for leg in details.legs]
     assert legs == [("101", "102", "internal", False, "CALLEE_DISCONNECT")]
+
+
+def test_rows_nobody_sees_ask_for_no_recordings(origin: str) -> None:
+    """A count or a connection check lists calls without showing them: no recordings request, and
+    the calls say "unknown" rather than "none"."""
+
+    async def unseen(client: PortSIP) -> list[Call]:
+        token = JOIN_RECORDINGS.set(False)
+        try:
+            return (await client.fetch_page(CallFilter(), 0, 100)).calls
+        finally:
+            JOIN_RECORDINGS.reset(token)
+
+    before = len(SIM.log)
+    calls = run(origin, unseen)
+    assert calls and not any(call.recordings_known for call in calls)
+    assert not [path for _method, path, _status in SIM.log[before:] if "recordings" in path]
+
+
+def test_a_page_without_start_times_has_unknown_recordings_and_says_why() -> None:
+    """No call on the page has a start time, so there is no window to list recordings for."""
+    sim = PortSIPSim(records=[log(1, started_at=""), log(2, started_at="not a time")])
+
+    async def page(client: PortSIP) -> tuple[list[Call], list[str]]:
+        return (await client.fetch_page(CallFilter(), 0, 100)).calls, list(client.notices)
+
+    with SimServer(sim) as server:
+        calls, notices = run(server.origin + sim.path, page)
+    assert len(calls) == 2 and not any(call.recordings_known for call in calls)
+    assert "recordings unknown for some calls (no call on the page has a start time)" in notices
