@@ -60,7 +60,7 @@ RECORDS = [cdr(n, **fields) for n, (fields, _) in WORDS.items()] + [
     # Outbound (spec §5): `from` is the agent's USR id; the numbers are caller_id_used → to_number.
     cdr(30, direction="O", **{"from": "USR-agent"}, caller_id_used="+14155527391", to_number="+5215539281047",
         received_on_number=None, contact={"full_name": " Ana Ruiz "}, **ANSWER,
-        call_cost={"duration": 31, "call_price": 0.0129, "toll_free": True},
+        call_cost={"duration": 31, "call_price": 0.0129, "toll_free": True, "forwarded": True},
         recording_url=S3 + "call30.mp3"),
     # Inbound: the caller's number → the virtual number called; the contact is the caller.
     cdr(31, contact={"first_name": "Luis", "last_name": " Paz"}, **ANSWER),
@@ -173,9 +173,10 @@ def test_details_show_the_price_in_usd_with_its_flags(origin: str, calls: dict[s
 
     details = asyncio.run(run())
     assert [(c.label, c.amount, c.note) for c in details.costs] == [
-        ("Talk time", None, "30 s"), ("Billed time", None, "31 s"), ("Call price", 0.0129, "USD, toll-free"),
+        ("Talk time", None, "30 s"), ("Billed time", None, "31 s"), ("Call price", 0.0129, "USD, toll-free, forwarded"),
     ]  # fmt: skip
     assert [(r.url, r.file_name) for r in details.recordings] == [(S3 + "call30.mp3", "call30.mp3")]
+    assert details.extra == {"contact": {"full_name": " Ana Ruiz "}}  # the other party, as sent
 
 
 def test_details_of_a_call_without_uuid_show_the_listing_record(origin: str, calls: dict[str, Call]) -> None:
