@@ -197,9 +197,11 @@ async def test_no_keyring_offers_environment_variables_or_a_0600_file(sims) -> N
         assert screen.query_one("#store-keyring", RadioButton).disabled
         assert screen.store() == "env"
         screen.query_one("#store-file", RadioButton).value = True
-        await pilot.pause()
-        assert f"Written to {secrets_path()}, readable only by you (mode 0600)." in text_of(screen, "#store-note")
+        # The note follows the radio set's Changed message: wait for it, not one pause (a busy machine).
+        written = f"Written to {secrets_path()}, readable only by you (mode 0600)."
+        await wait_for(pilot, lambda: written in text_of(screen, "#store-note"))
         screen.query_one("#store-env", RadioButton).value = True
+        await wait_for(pilot, lambda: not screen.query_one("#store-file", RadioButton).value)  # the set let go
         fill(screen, cred_api_key=key, base_url=sim.base_url)
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen))
@@ -217,6 +219,7 @@ async def test_no_keyring_with_the_file_chosen_writes_a_0600_secrets_file(sims) 
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await open_form(app, pilot, "2chat")
         screen.query_one("#store-file", RadioButton).value = True
+        await wait_for(pilot, lambda: screen.store() == "file")
         fill(screen, cred_api_key=key, base_url=sim.base_url)
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen))
