@@ -54,3 +54,11 @@ def idle(source) -> bool:
         return (source._bg is None or source._bg.done()) and all(idle(s) for s in source.sources)
     pages_busy = any(slot.task is not None and not slot.task.done() for slot in source._pages.values())
     return (source._bg is None or source._bg.done()) and not pages_busy
+
+
+def footer_laid_out(app) -> bool:  # type: ignore[no-untyped-def]
+    """Every footer key has its place on screen (keys exist a refresh before they are laid out)."""
+    from textual.widgets._footer import FooterKey
+
+    keys = list(app.screen.query(FooterKey))
+    return bool(keys) and all(key.region.width > 0 for key in keys)

@@ -15,7 +15,7 @@ from cdrtui.tui.app import CdrApp
 from cdrtui.tui.screens.browser import BrowserScreen
 from cdrtui.tui.screens.welcome import WelcomeScreen
 from cdrtui.tui.widgets.status_line import fit_parts, status_parts
-from support import make_app, make_sessions, wait_for
+from support import footer_laid_out, make_app, make_sessions, wait_for
 
 SNAP = datetime(2026, 3, 31, 12, 0, tzinfo=timezone.utc)
 
@@ -70,6 +70,7 @@ async def test_the_footer_keeps_quit_and_help_at_80x24_and_offers_all_only_with_
         keys = footer_keys(app)
         assert "q" in keys and "?" in keys
         assert "a" not in keys  # one provider: nothing to merge
+        await wait_for(pilot, lambda: footer_laid_out(app))
         for key in app.screen.query(FooterKey):
             assert key.region.right <= 80 and key.region.width > 0, key.key  # laid out on screen
     app = make_app(sims, ["2chat", "unpod"])
@@ -110,6 +111,7 @@ async def test_with_a_filter_on_the_footer_still_shows_clear_quit_and_help(sims)
         await pilot.pause()
         keys = footer_keys(app)
         assert {"x", "q", "?"} <= set(keys)
+        await wait_for(pilot, lambda: footer_laid_out(app))
         for key in app.screen.query(FooterKey):
             assert key.region.right <= 80 and key.region.width > 0, key.key
 
@@ -140,6 +142,7 @@ async def test_in_the_sidebar_at_80x24_every_footer_label_is_whole(sims):
         await pilot.pause()
         keys = footer_keys(app)
         assert {"q", "?"} <= set(keys), keys
+        await wait_for(pilot, lambda: footer_laid_out(app))
         regions = [key.region for key in app.screen.query(FooterKey)]
         for key in app.screen.query(FooterKey):
             label = f"{key.key_display or key.key} {key.description}"

@@ -16,7 +16,7 @@ from cdrtui.tui.screens.browser import BrowserScreen
 from cdrtui.tui.screens.login import LoginScreen
 from cdrtui.tui.screens.profiles import DeleteDialog, RenameDialog
 from cdrtui.tui.screens.welcome import WelcomeScreen
-from support import CLOCK, wait_for
+from support import CLOCK, footer_laid_out, wait_for
 
 
 def save_profile(name: str, provider: str, credentials: dict[str, str], base_url: str | None, **kw) -> None:
@@ -76,6 +76,7 @@ async def test_the_saved_profiles_are_listed_with_provider_and_secret_place(sims
         assert app.screen.focused is app.screen.query_one("#welcome-profiles")
         keys = footer_keys(app)
         assert {"e", "r", "delete", "q", "question_mark"} <= set(keys), keys
+        await wait_for(pilot, lambda: footer_laid_out(app))
         regions = [key.region for key in app.screen.query(FooterKey)]
         for key in app.screen.query(FooterKey):
             assert key.region.right <= 80 and key.region.width > 0, key.key
