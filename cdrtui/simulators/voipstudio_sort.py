@@ -74,36 +74,60 @@ def _tables() -> dict[str, Any]:
     # charge = round(rate * billsec / 60, 4) as record() computes it, per country and billsec index
     charges = tuple(tuple(round(rate * b / 60, 4) for b in BILLSEC) for _, _, rate in COUNTRIES)
     free = ((0.0,) * len(BILLSEC),) * len(COUNTRIES)
-    # an external number is a country code and exactly `digits` digits: its key is linear in them
-    external = []
+    # an external number is a country code and exactly `digits` digits (the first 10**(digits-1)
+    # plus a draw modulo 9 * 10**(digits-1)): its key is linear in the draw
+    firsts, steps, moduli = [], [], []
     for code, digits, _ in COUNTRIES:
-        length = len(code) + digits
-        assert length <= WIDTH
-        external.append(
-            (text_key(code + "0" * digits), 16.0 * 10 ** (WIDTH - length), 10 ** (digits - 1), 9 * 10 ** (digits - 1))
-        )
+        assert len(code) + digits <= WIDTH
+        firsts.append(text_key(code + str(10 ** (digits - 1))))
+        steps.append(16.0 * 10 ** (WIDTH - len(code) - digits))
+        moduli.append(9 * 10 ** (digits - 1))
+    extensions = tuple(text_key(ext) for _, _, ext in USERS)
+    others = tuple(  # record(): USERS[(user + 1 + b % (len(USERS) - 1)) % len(USERS)]
+        tuple(extensions[(user + 1 + k) % len(USERS)] for k in range(len(USERS) - 1)) for user in range(len(USERS))
+    )
     return {  # numbers: a table per class byte; src and dst: a route per kind and context
         "classes": classes,
         "billsec": tuple(billsec[min(c & 3, SILENT)] for c in range(8)),
         "duration": tuple(duration[min(c & 3, SILENT)] for c in range(8)),
         "charges": tuple(charges if c == TALK | 4 else free for c in range(8)),
         "routes": bytes(route(c12) for c12 in range(4096)),
-        "external": tuple(external),
-        "extensions": tuple(text_key(ext) for _, _, ext in USERS),
+        "firsts": tuple(firsts),
+        "steps": tuple(steps),
+        "moduli": tuple(moduli),
+        "extensions": extensions,
+        "others": others,
         "dids": tuple(text_key(did) for did in DIDS),
     }
 
 
 class Lanes:
-    """Draws of `core.Rand(seed, g, stream)` for many calls g = g0 + offsets[i], lane i each."""
+    """Draws of `core.Rand(seed, g, stream)` for the calls g = g0 + offset, one lane each."""
 
-    def __init__(self, seed: int, g0: int, offsets: array[int]) -> None:
-        self.seed, self.g0, self.size = seed, g0, len(offsets)
-        wide = array("Q", bytes(16 * self.size))
-        wide[0::2] = offsets
-        self.one = int.from_bytes((b"\x01" + bytes(15)) * self.size, "little")
-        self.low = self.one * MASK64  # the low 64 bits of every lane
-        self.scaled = int.from_bytes(_little(wide), "little") * MIX1
+    def __init__(self, seed: int, g0: int, offsets: int, size: int, one: int) -> None:
+        """offsets: the lanes' offsets; one: 1 in every lane."""
+        self.seed, self.g0, self.size, self.one = seed, g0, size, one
+        self.low = one * MASK64  # the low 64 bits of every lane
+        self.scaled = offsets * MIX1
+
+    @classmethod
+    def of(cls, seed: int, ids: Sequence[int], base: int) -> Lanes:
+        """Lanes for the serials in ids, whose generator index is g = base - n."""
+        if isinstance(ids, range) and ids.step == -1:  # the unfiltered listing, newest first: offsets 0, 1, 2…
+            offsets, one, size = 0, 1, 1
+            while size < len(ids):  # doubling: a few big-int operations instead of a million small ones
+                offsets |= (offsets + size * one) << (128 * size)
+                one |= one << (128 * size)
+                size *= 2
+            cut = (1 << (128 * len(ids))) - 1
+            return cls(seed, base - ids.start, offsets & cut, len(ids), one & cut)
+        top = max(ids)
+        wide = array("Q", bytes(16 * len(ids)))
+        wide[0::2] = array("Q", [top - n for n in ids])
+        if sys.byteorder != "little":
+            wide.byteswap()
+        one = int.from_bytes((b"\x01" + bytes(15)) * len(ids), "little")
+        return cls(seed, base - top, int.from_bytes(wide.tobytes(), "little"), len(ids), one)
 
     def draw(self, stream: int, k: int) -> int:
         """The k-th draw (1 = first) of every call's Rand(seed, g, stream), one per lane."""
@@ -128,22 +152,6 @@ class Lanes:
         return out[:: 128 // size].tolist()
 
 
-def _little(values: array[int]) -> bytes:
-    if sys.byteorder == "little":
-        return values.tobytes()
-    swapped = array(values.typecode, values)
-    swapped.byteswap()
-    return swapped.tobytes()
-
-
-def _offsets(ids: Sequence[int], base: int) -> tuple[int, array[int]]:
-    """(g0, offsets) with generator index g = base - n = g0 + offset of every serial n in ids."""
-    if isinstance(ids, range) and ids.step == -1:  # the unfiltered listing: newest first
-        return base - ids.start, array("Q", range(len(ids)))
-    top = max(ids)
-    return base - top, array("Q", [top - n for n in ids])
-
-
 def sort_keys(
     ids: Sequence[int],
     prop: str,
@@ -158,7 +166,7 @@ def sort_keys(
     if prop not in FIELDS or not ids:
         return None
     t = _tables()
-    lanes = Lanes(seed, *_offsets(ids, base))
+    lanes = Lanes.of(seed, ids, base)
     h = lanes.draw(1, 1)
     keys: list[float]
     if prop in ("billsec", "duration", "charge"):
@@ -173,18 +181,18 @@ def sort_keys(
         else:
             keys = list(map(getitem, map(t[prop].__getitem__, map(classes.__getitem__, i20)), x15))
     else:
-        routes = [t["routes"][c] for c in lanes.values(lanes.bits(h, 0, 12), 12)]
-        a_all = lanes.values(lanes.draw(2, 1), 64)
-        b_all = lanes.values(lanes.draw(2, 2), 64)
-        keys = _number_keys(prop, routes, a_all, b_all, t)
+        keys = _number_keys(prop, lanes, h, t)
     if malformed_rate > 0 and not _patch_malformed(keys, ids, lanes, malformed_rate, prop, slow):
         return None
     return keys
 
 
-def _number_keys(prop: str, routes: list[int], a_all: list[int], b_all: list[int], t: dict[str, Any]) -> list[float]:
-    """Keys of src or dst, each record()'s three branches inlined."""
-    ext, dids, external = t["extensions"], t["dids"], t["external"]
+def _number_keys(prop: str, lanes: Lanes, h: int, t: dict[str, Any]) -> list[float]:
+    """Keys of src or dst, record()'s three branches inlined."""
+    routes = map(t["routes"].__getitem__, lanes.values(lanes.bits(h, 0, 12), 12))
+    a_all, b_all = lanes.values(lanes.draw(2, 1), 64), lanes.values(lanes.draw(2, 2), 64)
+    ext, others, dids = t["extensions"], t["others"], t["dids"]
+    firsts, steps, moduli = t["firsts"], t["steps"], t["moduli"]
     users, numbers, countries = len(USERS), len(DIDS), len(COUNTRIES)
     if prop == "src":  # local: the user's extension; outbound: a DID; inbound: the caller's number
         return [
@@ -192,13 +200,13 @@ def _number_keys(prop: str, routes: list[int], a_all: list[int], b_all: list[int
             if r == LOCAL
             else dids[(a >> 8) % numbers]
             if r == OUT
-            else (e := external[(a >> 16) % countries])[0] + (e[2] + (b >> 24) % e[3]) * e[1]
+            else firsts[c := (a >> 16) % countries] + (b >> 24) % moduli[c] * steps[c]
             for r, a, b in zip(routes, a_all, b_all, strict=True)
         ]
     return [  # local: the other user's extension; outbound: the number called; inbound: a DID
-        ext[(a % users + 1 + b % (users - 1)) % users]
+        others[a % users][b % (users - 1)]
         if r == LOCAL
-        else (e := external[(a >> 16) % countries])[0] + (e[2] + (b >> 24) % e[3]) * e[1]
+        else firsts[c := (a >> 16) % countries] + (b >> 24) % moduli[c] * steps[c]
         if r == OUT
         else dids[(a >> 8) % numbers]
         for r, a, b in zip(routes, a_all, b_all, strict=True)
