@@ -8,7 +8,9 @@ don't isolate. One simulator serves the whole module over real HTTP on 127.0.0.1
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -17,7 +19,7 @@ from cdrtui.model import Call, CallFilter, Direction, Status
 from cdrtui.providers.base import JOIN_RECORDINGS
 from cdrtui.providers.http import RetryPolicy
 from cdrtui.providers.portsip import PortSIP
-from cdrtui.simulators.core import SimServer
+from cdrtui.simulators.core import SimRequest, SimResponse, SimServer, json_response
 from cdrtui.simulators.portsip import PortSIPSim
 
 FAST = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02, timeout=5.0)
@@ -169,3 +171,27 @@ def test_a_page_without_start_times_has_unknown_recordings_and_says_why() -> Non
         calls, notices = run(server.origin + sim.path, page)
     assert len(calls) == 2 and not any(call.recordings_known for call in calls)
     assert "recordings unknown for some calls (no call on the page has a start time)" in notices
+
+
+class FileUrlSim(PortSIPSim):
+    """A PBX whose recording list items carry `file_url` (the detail's field, spec §9)."""
+
+    def _list_recordings(self, req: SimRequest, own: bool = False) -> SimResponse:
+        response = super()._list_recordings(req, own)
+        body = json.loads(response.body)
+        body["items"] = [{**item, "file_url": f"/api/blobs/blob-{item['id']}"} for item in body.get("items", [])]
+        return json_response(response.status, body)
+
+
+def test_a_listed_file_url_is_the_recording_link() -> None:
+    """When the list item already names its file, the link is that file on the PBX (relative
+    `file_url` joined with the host), not the recording resource."""
+    sim = FileUrlSim(calls=40, recording_rate=1.0, anchor=datetime(2026, 3, 1, tzinfo=timezone.utc))
+
+    async def page(client: PortSIP) -> list[Call]:
+        return (await client.fetch_page(CallFilter(), 0, 40)).calls
+
+    with SimServer(sim) as server:
+        calls = run(server.origin + sim.path, page)
+        links = [url for call in calls for url in call.recording_urls]
+        assert links and all(url.startswith(f"{server.origin}/api/blobs/blob-") for url in links)

@@ -212,3 +212,20 @@ def test_a_refused_recordings_window_leaves_rec_unknown_and_is_not_asked_again()
     assert notices[0].endswith("): Rec shows ? for them")
     monitors = [(status, path) for _method, path, status in sim.log if path.endswith("/monitors")]
     assert [status for status, _ in monitors] == [400]  # asked once, refused, never again
+
+
+def test_records_without_an_id_get_distinct_stable_ids() -> None:
+    """No `id`: the id is made from the CDR's time, numbers and live_id, so two calls that differ in
+    any one of them stay two calls, and a second listing gives the same ids."""
+    base = {k: v for k, v in cdr(40).items() if k != "id"}
+    records = [base, {**base, "calldate": "2024-05-02 11:41:00"}, {**base, "src": "44203844799"},
+               {**base, "dst": "447700999999"}, {**base, "live_id": 9999}]  # fmt: skip
+    sim = VoIPstudioSim(records=records)
+
+    async def ids(client: VoIPstudio) -> list[str]:
+        return [c.id for c in (await client.fetch_page(CallFilter(), 0, 100)).calls]
+
+    with SimServer(sim) as server:
+        first = run(server.origin + sim.path, ids)
+        again = run(server.origin + sim.path, ids)
+    assert len(set(first)) == 5 and sorted(first) == sorted(again)

@@ -89,6 +89,8 @@ SESSIONS = [raw for raw, _, _ in STATUSES.values()] + [
         {"record_name": "v", "record_url": PUBLIC + "v.mp4", "media_parameters": '{"container": " MP4 "}'},
         {"record_name": "x", "record_url": PUBLIC + "x.bin", "media_parameters": "not json"},
     ]),
+    # An end_reason that is neither an object nor text: flagged, and no code to decide by.
+    session(27, [leg(None, end_reason=486)]),
     # A leg's own recording on public storage, nothing in records[].
     session(25, [leg(200, successful=True, duration=3, record_url=PUBLIC + "c.mp3")]),
 ]  # fmt: skip
@@ -155,6 +157,8 @@ def test_end_reasons(calls: dict[int, Call]) -> None:
 def test_a_calls_field_that_is_not_a_list_is_flagged(calls: dict[int, Call]) -> None:
     assert (calls[22].status, calls[22].warnings) == (Status.UNKNOWN, ("calls",))
     assert calls[1].warnings == ()
+    assert (calls[27].status, calls[27].end_reason, calls[27].warnings) == (
+        Status.FAILED, "Normal termination", ("end_reason",))  # fmt: skip
 
 
 def test_costs_are_summed_exactly_in_the_account_currency(calls: dict[int, Call]) -> None:
