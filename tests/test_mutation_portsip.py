@@ -195,3 +195,27 @@ def test_a_listed_file_url_is_the_recording_link() -> None:
         calls = run(server.origin + sim.path, page)
         links = [url for call in calls for url in call.recording_urls]
         assert links and all(url.startswith(f"{server.origin}/api/blobs/blob-") for url in links)
+
+
+class NoIdSim(PortSIPSim):
+    """A PBX whose recording list items carry neither an id nor a file: nothing to link to."""
+
+    def _list_recordings(self, req: SimRequest, own: bool = False) -> SimResponse:
+        response = super()._list_recordings(req, own)
+        body = json.loads(response.body)
+        body["items"] = [{k: v for k, v in item.items() if k != "id"} for item in body.get("items", [])]
+        return json_response(response.status, body)
+
+
+def test_recordings_without_id_or_file_leave_rec_unknown() -> None:
+    """Recordings exist in the call's window but can't be linked: Rec says "?", never "none", and the
+    page is still listed."""
+    sim = NoIdSim(calls=40, recording_rate=1.0, anchor=datetime(2026, 3, 1, tzinfo=timezone.utc))
+
+    async def page(client: PortSIP) -> list[Call]:
+        return (await client.fetch_page(CallFilter(), 0, 40)).calls
+
+    with SimServer(sim) as server:
+        calls = run(server.origin + sim.path, page)
+    assert len(calls) == 40 and not any(call.recording_urls for call in calls)
+    assert any(not call.recordings_known for call in calls)
