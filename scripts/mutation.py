@@ -59,6 +59,9 @@ TARGETS: dict[str, list[str]] = {
     "cdrtui/filters.py": ["tests/test_mutation_filters.py", "tests/test_timezones.py", "tests/test_views.py"],
     # tests/test_paging.py starts simulators (a million VoIPstudio calls): too slow per mutant here.
     "cdrtui/paging.py": ["tests/test_mutation_paging.py"],
+    # Split out of paging.py (provider-side filtering, iter_calls' streaming): reached through PagedSource.
+    "cdrtui/filtered.py": ["tests/test_mutation_paging.py"],
+    "cdrtui/streaming.py": ["tests/test_mutation_paging.py"],
     # Providers: hand-written expectations and the oracle (a second normaliser) first, then the
     # provider's own tests, which talk HTTP to its simulator on 127.0.0.1.
     "cdrtui/providers/unpod.py": [

@@ -219,3 +219,20 @@ def test_recordings_without_id_or_file_leave_rec_unknown() -> None:
         calls = run(server.origin + sim.path, page)
     assert len(calls) == 40 and not any(call.recording_urls for call in calls)
     assert any(not call.recordings_known for call in calls)
+
+
+def test_a_call_dated_at_the_calendars_end_does_not_cost_the_page() -> None:
+    """A broken log dated in year 1 or 9999: the recordings window stops at the calendar's ends
+    instead of failing the whole page (it used to raise OverflowError)."""
+    sim = PortSIPSim(records=[
+        log(1, started_at="0001-01-01T00:00:01Z", ended_at="0001-01-01T00:00:05Z"),
+        log(2, started_at="9999-12-31T23:59:50Z", ended_at="9999-12-31T23:59:59Z"),
+    ])  # fmt: skip
+
+    async def page(client: PortSIP) -> list[Call]:
+        return (await client.fetch_page(CallFilter(), 0, 100)).calls
+
+    with SimServer(sim) as server:
+        calls = run(server.origin + sim.path, page)
+    assert sorted(call.id for call in calls) == ["301", "302"]
+    assert [call.total_s for call in sorted(calls, key=lambda c: c.id)] == [4, 9]

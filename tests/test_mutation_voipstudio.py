@@ -229,3 +229,22 @@ def test_records_without_an_id_get_distinct_stable_ids() -> None:
         first = run(server.origin + sim.path, ids)
         again = run(server.origin + sim.path, ids)
     assert len(set(first)) == 5 and sorted(first) == sorted(again)
+
+
+def test_times_past_the_calendar_are_flagged_not_crashing() -> None:
+    """A broken record whose end (or answer) falls outside the calendar: the call is listed, the
+    field that broke it is named, and no time is invented."""
+    records = [
+        {**cdr(41), "calldate": "9999-12-31 23:59:50", "duration": 30},  # ends after year 9999
+        {**cdr(42), "calldate": "0001-01-01 00:00:00", "duration": 0, "billsec": 10,
+         "disposition": "CONNECTED"},  # answered before year 1
+    ]  # fmt: skip
+    sim = VoIPstudioSim(records=records)
+
+    async def listing(client: VoIPstudio) -> list[Call]:
+        return (await client.fetch_page(CallFilter(), 0, 100)).calls
+
+    with SimServer(sim) as server:
+        calls = {call.id: call for call in run(server.origin + sim.path, listing)}
+    assert (calls["900041"].ended_at, calls["900041"].warnings) == (None, ("duration",))
+    assert (calls["900042"].answered_at, calls["900042"].warnings) == (None, ("billsec",))

@@ -38,7 +38,14 @@ def window(calls: Sequence[Call]) -> tuple[datetime, datetime] | None:
     if not starts:
         return None
     ends = [c.ended_at or c.answered_at or c.started_at for c in calls if c.started_at is not None]
-    return min(starts) - SLACK, max(e for e in ends if e is not None) + SLACK
+    return _moved(min(starts), -SLACK), _moved(max(e for e in ends if e is not None), SLACK)
+
+
+def _moved(when: datetime, by: timedelta) -> datetime:
+    try:
+        return when + by
+    except OverflowError:  # a broken log dated year 1 or 9999: no slack, rather than no page
+        return when
 
 
 def _fits(call: Call, start: datetime | None, clues: tuple[str | None, str, str], sessions: Mapping[str, str]) -> bool:

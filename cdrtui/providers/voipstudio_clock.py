@@ -36,7 +36,13 @@ def window(low: datetime, high: datetime, offset: int | None) -> tuple[datetime,
     """The recording times to ask for, for calls from `low` to `high`: on the learnt clock, or as
     wide as any clock could make them while it is unknown."""
     shift, wide = (0, MAX_SKEW_S) if offset is None else (offset, 0)
-    return (
-        low + timedelta(seconds=shift - wide - BEFORE_S),
-        high + timedelta(seconds=shift + wide + AFTER_S),
-    )
+    return _moved(low, shift - wide - BEFORE_S), _moved(high, shift + wide + AFTER_S)
+
+
+def _moved(when: datetime, seconds: int) -> datetime:
+    """`when` moved by `seconds`, stopping at the calendar's ends (a broken CDR dated year 1 or 9999
+    must not cost the whole page)."""
+    try:
+        return when + timedelta(seconds=seconds)
+    except OverflowError:
+        return (datetime.min if seconds < 0 else datetime.max).replace(tzinfo=when.tzinfo)
