@@ -406,3 +406,23 @@ async def test_a_silent_host_shows_the_seconds_waited_and_escape_cancels() -> No
             assert app.screen is screen  # the form stays: Escape stopped the test, not the form
     finally:
         silent.close()
+
+
+async def test_a_burst_with_tab_fills_one_field_then_the_next(sims) -> None:
+    """A password manager's auto-type, or fast fingers: "token⇥org⇧⇥" in one read. The keys after
+    Tab reached the first field before the app had handled Tab, so both went into the token."""
+    from textual import events
+
+    app = login_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_form(app, pilot, "unpod")
+        token = screen.query_one("#cred-token", Input)
+        token.focus()
+        await wait_for(pilot, lambda: app.focused is token)
+        burst = [*"tok-1", "tab", *"acme.io", "shift+tab"]
+        for key in burst:
+            app.post_message(events.Key(key, key if len(key) == 1 else None))  # no pause, as the driver does
+        org = screen.query_one("#cred-org_handle", Input)
+        await wait_for(pilot, lambda: org.value == "acme.io")
+        await wait_for(pilot, lambda: app.focused is token)  # shift+tab came back, after the letters
+        assert (token.value, org.value) == ("tok-1", "acme.io")

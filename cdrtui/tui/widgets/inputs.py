@@ -1,5 +1,5 @@
 """An input whose cursor does not blink: over SSH each blink is bytes on the wire, and a screenshot
-taken mid-blink would differ from the next one. Its deleting keys act in the order typed."""
+taken mid-blink would differ from the next one. Its deleting keys, and Tab, act in the order typed."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def _deleting_keys() -> dict[str, str]:
 
 
 DELETING = _deleting_keys()
+MOVING = {"tab": "focus_next", "shift+tab": "focus_previous"}
 
 
 class SteadyInput(Input):
@@ -27,7 +28,20 @@ class SteadyInput(Input):
 
     async def _on_key(self, event: events.Key) -> None:
         """A binding runs only after its key has gone round the app, so in a burst the letters typed
-        after it land first: "ctrl+u def" in one read cleared "def" too. Delete here, in turn."""
+        after it land first: "ctrl+u def" in one read cleared "def" too. Delete here, in turn.
+        Tab likewise: "token⇥org" typed in one read (a password manager's auto-type) put both in
+        the first field. Move the focus at once, and hand the keys typed after it to the next field."""
+        focused = self.screen.focused
+        if focused is not None and focused is not self:
+            event.stop()
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))  # typed after a Tab
+            return
+        if event.key in MOVING:
+            event.stop()
+            event.prevent_default()
+            getattr(self.screen, MOVING[event.key])()
+            return
         action = DELETING.get(event.key)
         if action is not None:
             event.stop()
