@@ -742,6 +742,7 @@ def cmd_tui(argv: Sequence[str]) -> int:
 def _check_config(args: argparse.Namespace) -> None:
     """Before the screen is taken: a config the demo can do without, and `[keys]` typos, said once."""
     from .config import Config, unknown_keys
+    from .tui.keys import binding_ids
 
     config, problem = Config.load_lenient()
     if problem:
@@ -749,7 +750,7 @@ def _check_config(args: argparse.Namespace) -> None:
             raise ConfigError(problem)
         note(f"warning: {problem}; the demo runs without it")
         return
-    unknown = unknown_keys(config)
+    unknown = unknown_keys(config, binding_ids()) if config.keys else []
     if unknown:
         note(
             f"warning: {config.path}: [keys] names no such binding: {', '.join(unknown)} "

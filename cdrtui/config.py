@@ -233,24 +233,9 @@ class Config:
         return name
 
 
-def binding_ids() -> set[str]:
-    """Every key binding id the TUI declares (what `[keys]` may name). Imports the TUI's modules."""
-    import importlib
-    import pkgutil
-
-    from . import tui
-
-    ids: set[str] = set()
-    for info in pkgutil.walk_packages(tui.__path__, "cdrtui.tui."):
-        module = importlib.import_module(info.name)
-        for obj in vars(module).values():
-            if isinstance(obj, type):
-                ids.update(b.id for b in getattr(obj, "BINDINGS", ()) if getattr(b, "id", None))
-    return ids
-
-
-def unknown_keys(config: Config, known: set[str] | None = None) -> list[str]:
-    """`[keys]` ids that bind nothing (a typo would otherwise be ignored silently)."""
+def unknown_keys(config: Config, known: set[str]) -> list[str]:
+    """`[keys]` ids that bind nothing (a typo would otherwise be ignored silently). `known`: the
+    binding ids the TUI declares (tui/keys.py; the config doesn't import the TUI)."""
     if not config.keys:
         return []
-    return sorted(set(config.keys) - (binding_ids() if known is None else known))
+    return sorted(set(config.keys) - known)

@@ -18,7 +18,7 @@ from operator import getitem, mod, rshift
 from typing import Any
 
 from .core import MASK64
-from .voipstudio import BILLSEC, CONTEXTS, COUNTRIES, DIDS, KINDS, OUTCOMES, USERS
+from .voipstudio_tables import BILLSEC, CONTEXTS, COUNTRIES, DIDS, KINDS, OUTCOMES, USERS
 
 GOLDEN, MIX1, MIX2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB  # core.Rand's
 FIELDS = frozenset({"billsec", "duration", "charge", "src", "dst"})

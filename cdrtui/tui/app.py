@@ -112,6 +112,19 @@ class CdrApp(AppShell):
 
         self.switch_screen(WelcomeScreen())
 
+    def show_profiles(self) -> None:
+        from .screens.welcome import WelcomeScreen
+
+        self.push_screen(WelcomeScreen())
+
+    def browser_from_welcome(self, view: int) -> None:
+        from .screens.browser import BrowserScreen
+
+        below = self.screen_stack[-2] if len(self.screen_stack) > 2 else None
+        if isinstance(below, BrowserScreen):
+            self.pop_screen()  # open_browser then replaces the browser we came from
+        self.open_browser(view)
+
     def show_login_for(self, session: Session, message: str) -> None:
         """A 401/403: back to that profile's login form with the provider's message."""
         from .screens.login import LoginScreen

@@ -29,6 +29,14 @@ class AppShell(App[int]):
         """Replace the current screen with the welcome screen."""
         raise NotImplementedError
 
+    def show_profiles(self) -> None:
+        """The welcome screen (saved profiles) over the current one: `p` in the browser."""
+        raise NotImplementedError
+
+    def browser_from_welcome(self, view: int) -> None:
+        """The browser on `view`, replacing the one the welcome screen was opened from, if any."""
+        raise NotImplementedError
+
     def on_exit_do(self, hook: Callable[[], None]) -> None:
         raise NotImplementedError
 

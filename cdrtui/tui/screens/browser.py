@@ -255,9 +255,7 @@ class BrowserScreen(FeatureScreen):
         self.notify("Refreshed: snapshot moved to now", timeout=2)
 
     def action_profiles(self) -> None:
-        from .welcome import WelcomeScreen
-
-        self.app.push_screen(WelcomeScreen())
+        self.cdr_app.show_profiles()
 
     def action_toggle_utc(self) -> None:
         self.table.utc = not self.table.utc

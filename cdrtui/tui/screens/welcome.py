@@ -295,13 +295,8 @@ class WelcomeScreen(CdrScreen[None]):
         self._show_browser()
 
     def _show_browser(self) -> None:
-        from .browser import BrowserScreen
-
-        below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 2 else None
-        if isinstance(below, BrowserScreen):
-            self.app.pop_screen()  # open_browser then replaces the browser we came from
         # Like `cdrtui --demo`: several providers open on All providers.
-        self.cdr_app.open_browser(ALL if len(self.cdr_app.sessions) > 1 else 0)
+        self.cdr_app.browser_from_welcome(ALL if len(self.cdr_app.sessions) > 1 else 0)
 
     def _said(self, message: str, error: bool = False) -> None:
         """What an action on a saved profile did, under the list (scrolled into view at 80×24)."""
