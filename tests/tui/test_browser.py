@@ -314,3 +314,12 @@ async def test_the_table_takes_its_colours_from_the_theme(sims):
         app.theme = "nord" if app.theme != "nord" else "gruvbox"
         await pilot.pause()
         assert answered_colour() != first
+
+
+async def test_quitting_as_a_browser_opens_raises_nothing(sims):
+    """q right after a login's Save: the new browser was mounted while the app closed, its widgets
+    already gone, and its on_mount failed (NoMatches: CallTable), ending the app with a traceback."""
+    app = make_app(sims, ["2chat"])
+    async with app.run_test(size=(80, 24)):
+        app.push_screen(BrowserScreen(app.sessions, 0))  # and leave at once
+    assert app.return_code in (0, None)

@@ -85,6 +85,8 @@ class BrowserScreen(FeatureScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        if not self.query(CallTable):
+            return  # closed as it opened (q right after a login's Save): its widgets are gone already
         self.table.clock = self.cdr_app.clock
         self._show_view()
         self.query_one(CallTable).focus()

@@ -67,6 +67,8 @@ class FeatureScreen(CdrScreen[None]):
         return self.query_one(CallTable)
 
     def on_mount(self) -> None:
+        if not self.query(CallTable):
+            return  # closed as it opened (q right after a login's Save): its widgets are gone already
         self.calls_table.mask = masking(self.app)
         config = getattr(self.app, "config", None)
         self.calls_table.order = list(config.columns) if config is not None else []
