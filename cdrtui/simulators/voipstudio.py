@@ -297,7 +297,8 @@ class VoIPstudioSim(Simulator):
         self.nonces: set[str] = set()
         self.session_idle_timeout = session_idle_timeout
         self.token = Rand(seed, 0, 99).hex(40)
-        self.tokens: dict[str, Token] = {self.token: Token(self.user_id, token_idle_timeout, time.monotonic())}
+        self.clock: Callable[[], float] = time.monotonic  # idle timeouts read it (tests may step it by hand)
+        self.tokens: dict[str, Token] = {self.token: Token(self.user_id, token_idle_timeout, self.clock())}
         self.minted = 0
         self.auth_lock = threading.Lock()
 
@@ -543,7 +544,7 @@ class VoIPstudioSim(Simulator):
                 claimed, _, token = base64.b64decode(value.strip(), validate=True).decode().partition(":")
             except (binascii.Error, UnicodeDecodeError):
                 return None
-        now = time.monotonic()
+        now = self.clock()
         with self.auth_lock:
             entry = self.tokens.get(token.strip())
             if entry is None:
@@ -560,7 +561,7 @@ class VoIPstudioSim(Simulator):
             self.minted += 1
             token = Rand(self.seed, self.minted, 98).hex(40)
             created = _utc(time.time())
-            self.tokens[token] = Token(user, idle, time.monotonic(), name, created)
+            self.tokens[token] = Token(user, idle, self.clock(), name, created)
         return token
 
     def _login(self, req: SimRequest) -> SimResponse:

@@ -651,7 +651,9 @@ async def test_recording_failure_keeps_the_details(connect: Callable[..., PortSI
     sim = PortSIPSim(calls=20, anchor=ANCHOR)
     async with connect(sim) as client:
         call = (await client.fetch_page(CallFilter(), 0, 10)).calls[0]
-        sim.knobs.script = [None, 403]  # the detail passes, the recordings listing is refused
+        # the detail passes, the recordings listing is refused (by path: details ask for legs and
+        # recordings at once, so "the second request" could be either)
+        sim.knobs.path_script = {"/api/recordings": [403]}
         details = await client.details(call)
     assert details.call.id == call.id and details.costs
     assert list(details.section_errors) == ["recordings"] and "403" in details.section_errors["recordings"]

@@ -194,11 +194,13 @@ def test_bad_credentials_are_config_errors() -> None:
 
 async def test_idle_token_expires_but_use_keeps_it_alive() -> None:
     sim = make_sim(token_idle_timeout=0.5)
+    now = [0.0]
+    sim.clock = lambda: now[0]  # the simulator's clock, stepped here: a busy machine can't stretch it
     async with client(sim) as provider:
         for _ in range(4):  # 1.2 s in all, never 0.5 s idle
             await provider.check()
-            time.sleep(0.3)
-        time.sleep(0.4)
+            now[0] += 0.3
+        now[0] += 0.4  # 0.7 s since the last use
         with pytest.raises(AuthError):
             await provider.check()
     with raw_http(sim) as http:
