@@ -170,6 +170,7 @@ def test_a_page_without_start_times_has_unknown_recordings_and_says_why() -> Non
     with SimServer(sim) as server:
         calls, notices = run(server.origin + sim.path, page)
     assert len(calls) == 2 and not any(call.recordings_known for call in calls)
+    assert all("started_at" in call.warnings for call in calls)  # a call's start is required: flagged
     assert "recordings unknown for some calls (no call on the page has a start time)" in notices
 
 
