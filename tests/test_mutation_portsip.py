@@ -65,6 +65,11 @@ RECORDS = [log(n, **fields) for n, (fields, _) in CODES.items()] + [
     log(25, duration=9),
     # An end before the start: flagged by the listing, the talk kept as sent.
     log(26, answered_at="2024-08-20T06:26:00Z", ended_at="2024-08-20T06:25:00Z", duration=7),
+    # Answered with no duration sent: 0 s, not a guess; answered and over in the same second,
+    # with talk rounded up to 1 s: the talk can't outlast the call's printed 0 s.
+    log(30, answered_at="2024-08-20T06:30:01Z", duration=None),
+    log(31, started_at="2024-08-20T06:31:00Z", answered_at="2024-08-20T06:31:00Z", ended_at="2024-08-20T06:31:00Z",
+        duration=1),
     # A time sent as a number is malformed, not an epoch.
     log(27, ended_at=1724133000, answered_at=True),
     # The cost only comes with the detail (spec §4), billed to an account; two legs share a session.
@@ -124,6 +129,7 @@ def test_talk_time(calls: dict[int, Call]) -> None:
     got = {n: (calls[n].duration_s, calls[n].total_s) for n in (12, 24, 25)}
     assert got == {12: (8, 10), 24: (10, 10), 25: (0, 10)}
     assert calls[26].duration_s == 7 and calls[26].total_s == -60
+    assert [(calls[n].duration_s, calls[n].total_s) for n in (30, 31)] == [(0, 10), (0, 0)]
 
 
 def test_times_sent_as_numbers_are_flagged(calls: dict[int, Call]) -> None:

@@ -227,3 +227,24 @@ def test_details_that_fail_keep_the_listing_record_and_say_why(calls: dict[str, 
     assert no_cdr.section_errors == {"record": f"{missing}: the call details response has no cdr object"}
     assert refused.section_errors == {"record": f"{missing}: bad call uuid"}
     assert refused.costs[-1].amount == 0.0129  # the listing's price is still shown
+
+
+def test_records_without_uuid_get_distinct_stable_ids() -> None:
+    """No uuid: the id is made from callid, created_at and from, so calls that differ in any one
+    of them stay distinct, and a second listing gives the same ids."""
+    base = {**cdr(50), "uuid": None}
+    records = [base, {**base, "callid": "other"}, {**base, "created_at": "2026-03-30T18:50:01Z"},
+               {**base, "from": "+5215599999999"}]  # fmt: skip
+    sim = TwoChatSim(records=records)
+
+    async def ids(origin: str) -> list[str]:
+        client = TwoChat(sim.credentials(), base_url=origin, policy=FAST)
+        try:
+            return [c.id for c in (await client.fetch_page(CallFilter(), 0, 100)).calls]
+        finally:
+            await client.aclose()
+
+    with SimServer(sim) as server:
+        first = asyncio.run(ids(server.origin + sim.path))
+        again = asyncio.run(ids(server.origin + sim.path))
+    assert len(set(first)) == 4 and sorted(first) == sorted(again)

@@ -147,6 +147,9 @@ def test_cost_and_its_lines_in_details(origin: str, calls: dict[int, Call]) -> N
         ("charge", 0.9, "0.5/min × 60 s = 0.5000 (the provider charged a different amount)"),
     ]
     assert client.costs(calls[1].raw | {"rate": None, "charge": None}) == []
+    no_charge = client.costs(calls[13].raw | {"charge": None})
+    assert [(c.label, c.amount, c.note) for c in no_charge] == [
+        ("rate", 0.012, "per minute"), ("charge", None, "0.012/min × 180 s")]  # fmt: skip
     euro = VoIPstudio(SIM.credentials(), base_url=origin, currency="EUR")
     assert euro.costs(calls[13].raw)[0].note == "EUR/minute"
 

@@ -203,3 +203,25 @@ def test_the_recordings_container_decides_its_type(origin: str, calls: dict[int,
     assert [(r.label, r.content_type, r.needs_auth) for r in details.recordings] == [
         ("m", "audio/mpeg", False), ("f", "audio/flac", False), ("v", "video/mp4", False), ("x", "audio/mpeg", False),
     ]  # fmt: skip
+
+
+def test_sessions_without_id_get_distinct_stable_ids() -> None:
+    """No call_session_history_id: the id is made from start_date, log_file_url and account_id, so
+    sessions that differ in any one of them stay distinct, and a second listing gives the same ids."""
+    base = {k: v for k, v in session(40, [leg(486)]).items() if k != "call_session_history_id"}
+    base.update(log_file_url="https://example.test/log/1", account_id=1)
+    sessions = [base, {**base, "start_date": "2024-05-29 15:40:01"}, {**base, "log_file_url": "https://example.test/2"},
+                {**base, "account_id": 2}]  # fmt: skip
+    sim = VoximplantSim(records=sessions)
+
+    async def ids(client: Voximplant) -> list[str]:
+        flt = CallFilter(since=datetime(2024, 5, 1, tzinfo=timezone.utc)).pinned(datetime.now(timezone.utc))
+        return [c.id for c in (await client.fetch_page(flt, 0, 100)).calls]
+
+    async def twice(origin: str) -> tuple[list[str], list[str]]:
+        async with Voximplant(sim.credentials(), base_url=origin, policy=FAST) as client:
+            return await ids(client), await ids(client)
+
+    with SimServer(sim) as server:
+        first, again = asyncio.run(twice(server.origin + sim.path))
+    assert len(set(first)) == 4 and sorted(first) == sorted(again)
