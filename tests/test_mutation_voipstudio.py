@@ -147,6 +147,12 @@ def test_cost_and_its_lines_in_details(origin: str, calls: dict[int, Call]) -> N
         ("charge", 0.9, "0.5/min × 60 s = 0.5000 (the provider charged a different amount)"),
     ]
     assert client.costs(calls[1].raw | {"rate": None, "charge": None}) == []
+    exact = client.costs(calls[13].raw | {"rate": 1.2, "billsec": 60, "charge": 1.2})
+    assert [c.note for c in exact] == ["per minute", "1.2/min × 60 s"]  # 1.2 × 60 s / 60 = 1.2: agrees
+    no_talk = client.costs(calls[13].raw | {"rate": 0.6, "billsec": None, "charge": 0})
+    assert [c.note for c in no_talk] == ["per minute", "0.6/min × 0 s"]  # no billsec: 0 s, nothing owed
+    no_rate = client.costs(calls[13].raw | {"rate": None, "charge": 0.9})
+    assert [(c.label, c.amount, c.note) for c in no_rate] == [("rate", None, "per minute"), ("charge", 0.9, "")]
     no_charge = client.costs(calls[13].raw | {"charge": None})
     assert [(c.label, c.amount, c.note) for c in no_charge] == [
         ("rate", 0.012, "per minute"), ("charge", None, "0.012/min × 180 s")]  # fmt: skip
