@@ -190,6 +190,33 @@ class FileUrlSim(PortSIPSim):
         return json_response(response.status, body)
 
 
+class AbsoluteFileUrlSim(PortSIPSim):
+    """Recording list items whose `file_url` is already absolute (http or https, another host)."""
+
+    def _list_recordings(self, req: SimRequest, own: bool = False) -> SimResponse:
+        response = super()._list_recordings(req, own)
+        body = json.loads(response.body)
+        body["items"] = [
+            {**item, "file_url": f"{'https' if int(item['id']) % 2 else 'http'}://cdn.example.test/{item['id']}.wav"}
+            for item in body.get("items", [])
+        ]
+        return json_response(response.status, body)
+
+
+def test_an_absolute_file_url_is_kept_as_it_is() -> None:
+    """Only a relative `file_url` is joined with the PBX address; a full link stays as sent."""
+    sim = AbsoluteFileUrlSim(calls=40, recording_rate=1.0, anchor=datetime(2026, 3, 1, tzinfo=timezone.utc))
+
+    async def page(client: PortSIP) -> list[Call]:
+        return (await client.fetch_page(CallFilter(), 0, 40)).calls
+
+    with SimServer(sim) as server:
+        calls = run(server.origin + sim.path, page)
+    links = [url for call in calls for url in call.recording_urls]
+    assert {url.split("://")[0] for url in links} == {"http", "https"}
+    assert all(url.split("://")[1].startswith("cdn.example.test/") for url in links)
+
+
 def test_a_listed_file_url_is_the_recording_link() -> None:
     """When the list item already names its file, the link is that file on the PBX (relative
     `file_url` joined with the host), not the recording resource."""

@@ -151,6 +151,8 @@ def test_cost_and_its_lines_in_details(origin: str, calls: dict[int, Call]) -> N
     assert [c.note for c in exact] == ["per minute", "1.2/min × 60 s"]  # 1.2 × 60 s / 60 = 1.2: agrees
     no_talk = client.costs(calls[13].raw | {"rate": 0.6, "billsec": None, "charge": 0})
     assert [c.note for c in no_talk] == ["per minute", "0.6/min × 0 s"]  # no billsec: 0 s, nothing owed
+    charged_anyway = client.costs(calls[13].raw | {"rate": 0.6, "billsec": None, "charge": 0.5})
+    assert charged_anyway[1].note == "0.6/min × 0 s = 0.0000 (the provider charged a different amount)"
     no_rate = client.costs(calls[13].raw | {"rate": None, "charge": 0.9})
     assert [(c.label, c.amount, c.note) for c in no_rate] == [("rate", None, "per minute"), ("charge", 0.9, "")]
     no_charge = client.costs(calls[13].raw | {"charge": None})
