@@ -225,3 +225,16 @@ def test_sessions_without_id_get_distinct_stable_ids() -> None:
     with SimServer(sim) as server:
         first, again = asyncio.run(twice(server.origin + sim.path))
     assert len(set(first)) == 4 and sorted(first) == sorted(again)
+
+
+def test_an_end_past_the_calendar_is_flagged() -> None:
+    """A broken session whose duration ends it after year 9999: listed, no end invented, `duration` named."""
+    sim = VoximplantSim(records=[session(50, [leg(486)], duration=10**12)])
+
+    async def page(client: Voximplant) -> list[Call]:
+        flt = CallFilter(since=datetime(2024, 5, 1, tzinfo=timezone.utc)).pinned(datetime.now(timezone.utc))
+        return (await client.fetch_page(flt, 0, 100)).calls
+
+    with SimServer(sim) as server:
+        [call] = run(server.origin + sim.path, page)
+    assert (call.id, call.ended_at, call.warnings) == (str(SID + 50), None, ("duration",))
