@@ -55,6 +55,7 @@ WORDS: dict[int, tuple[dict[str, Any], Status]] = {
     15: ({"status": "MISSED", "active": True}, Status.IN_PROGRESS),  # `active` wins: still live
     16: ({"status": "TRANSFERRED"}, Status.UNKNOWN),  # the set is open (A7)
     17: ({"status": None}, Status.UNKNOWN),
+    18: ({"status": "COMPLETED", "duration": 1}, Status.ANSWERED),  # one second of talk is an answer
 }
 RECORDS = [cdr(n, **fields) for n, (fields, _) in WORDS.items()] + [
     # Outbound (spec §5): `from` is the agent's USR id; the numbers are caller_id_used → to_number.
