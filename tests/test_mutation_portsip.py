@@ -186,7 +186,11 @@ class FileUrlSim(PortSIPSim):
     def _list_recordings(self, req: SimRequest, own: bool = False) -> SimResponse:
         response = super()._list_recordings(req, own)
         body = json.loads(response.body)
-        body["items"] = [{**item, "file_url": f"/api/blobs/blob-{item['id']}"} for item in body.get("items", [])]
+        # Relative, with and without the leading slash.
+        body["items"] = [
+            {**item, "file_url": f"{'/' if int(item['id']) % 2 else ''}api/blobs/blob-{item['id']}"}
+            for item in body.get("items", [])
+        ]
         return json_response(response.status, body)
 
 
@@ -229,6 +233,7 @@ def test_a_listed_file_url_is_the_recording_link() -> None:
         calls = run(server.origin + sim.path, page)
         links = [url for call in calls for url in call.recording_urls]
         assert links and all(url.startswith(f"{server.origin}/api/blobs/blob-") for url in links)
+        assert {int(url.rsplit("-", 1)[1]) % 2 for url in links} == {0, 1}  # both spellings were sent
 
 
 class NoIdSim(PortSIPSim):
