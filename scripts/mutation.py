@@ -619,6 +619,8 @@ def run_module(target: str, jobs_timeout: float | None, functions: set[str] | No
             m.status = "equivalent"
         if m.status in {"survived", "no coverage"} or n % 25 == 0:
             print(f"   [{n}/{len(mutants)}] {m.status}: line {m.line}: {m.desc}   # {m.source}", flush=True)
+        if n % 10 == 0:  # an interrupted run leaves what it judged (the rest "pending", outside the score)
+            (OUT / f"{Path(target).stem}.json").write_text(json.dumps([asdict(m) for m in mutants], indent=1))
     records = [asdict(m) for m in mutants]
     (OUT / f"{Path(target).stem}.json").write_text(json.dumps(records, indent=1))
     counts = summarise(target, records)
@@ -637,9 +639,10 @@ def table(targets: list[str]) -> None:
         counts = summarise(target, json.loads(stored.read_text()))
         for key, value in counts.items():
             total[key] = total.get(key, 0) + value
+        pending = f" ({counts['pending']} not run)" if counts.get("pending") else ""
         print(
-            f"| {target} | {counts['total']} | {counts['killed']} | {counts['timeout']} | {counts['survived']} | "
-            f"{counts['no coverage']} | {counts['equivalent']} | {score(counts):.1f}% |"
+            f"| {target}{pending} | {counts['total']} | {counts['killed']} | {counts['timeout']} | "
+            f"{counts['survived']} | {counts['no coverage']} | {counts['equivalent']} | {score(counts):.1f}% |"
         )
     if total:
         print(

@@ -75,6 +75,8 @@ RECORDS = [cdr(n, **fields) for n, (fields, _) in WORDS.items()] + [
         to_number="+5215500000035"),
     # call_cost that is not an object: no cost, and the record says which field was wrong.
     cdr(36, call_cost="0.02"),
+    # A recording link that is only a host.
+    cdr(38, recording_url="https://s3.example.test"),
     # No uuid: a stable id of the record's own fields.
     {**cdr(37), "uuid": None},
 ]  # fmt: skip
@@ -249,3 +251,17 @@ def test_records_without_uuid_get_distinct_stable_ids() -> None:
         first = asyncio.run(ids(server.origin + sim.path))
         again = asyncio.run(ids(server.origin + sim.path))
     assert len(set(first)) == 4 and sorted(first) == sorted(again)
+
+
+def test_a_recording_link_without_a_path_has_no_file_name(origin: str, calls: dict[str, Call]) -> None:
+    """A link that is only a host names no file: the recording is still shown, with no name."""
+
+    async def run() -> Any:
+        client = TwoChat(SIM.credentials(), base_url=origin, policy=FAST)
+        try:
+            return await client.details(calls["CDR-38"])
+        finally:
+            await client.aclose()
+
+    details = asyncio.run(run())
+    assert [(r.url, r.file_name) for r in details.recordings] == [("https://s3.example.test", None)]
