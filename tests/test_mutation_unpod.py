@@ -16,7 +16,7 @@ import pytest
 from cdrtui.errors import AuthError, ConfigError
 from cdrtui.model import Call, CallFilter, Direction, Status
 from cdrtui.providers.http import RetryPolicy
-from cdrtui.providers.unpod import Unpod
+from cdrtui.providers.unpod import Unpod, envelope
 from cdrtui.simulators.core import SimServer
 from cdrtui.simulators.unpod import UnpodSim
 
@@ -208,3 +208,32 @@ def test_details_say_the_listing_is_all_there_is(origin: str, calls: dict[str, C
     assert details.section_errors == {
         "recordings": "not available from this API (Unpod's call logs carry no recordings)"
     }
+
+
+# Spec §7 error envelopes, read by `envelope(status, body)` (the parser the HTTP client calls).
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        # The v1 view's past-the-end answer: the end of the listing, not an error to show.
+        (400, {"status_code": 400, "message": "Invalid page.", "data": {}}, ("Invalid page.", "invalid_page")),
+        # An error with only a message (no status_code in the body): the HTTP status decides.
+        (400, {"message": "Bad filter value"}, ("Bad filter value", None)),
+        # A 200 whose body says 400: an error all the same (UnpodJSONRenderer).
+        (200, {"status_code": 400, "message": "Invalid page."}, ("Invalid page.", "invalid_page")),
+        (200, {"status_code": "403", "message": "Token has expired."},
+         ("Token has expired. Generate a new key: Unpod dashboard → Hub → API Keys → Generate New API Key", None)),
+        # A blank message says the code instead.
+        (500, {"status_code": 500, "message": "  "}, ("HTTP 500", None)),
+        # Django's own 404 page (not JSON): the base URL is wrong.
+        (404, None, ("not found (HTTP 404): the base URL should be the host root, e.g. https://unpod.dev", None)),
+    ],
+)  # fmt: skip
+def test_error_envelopes_read_as_the_spec_says(status: int, body: Any, expected: tuple[str, str | None]) -> None:
+    error = envelope(status, body)
+    assert error is not None and (error.message, error.code) == expected
+
+
+@pytest.mark.parametrize("body", [{"status_code": 200, "message": "Call logs fetched successfully"},
+                                  {"status_code": 399}, {"status_code": True}, {"data": []}, None])  # fmt: skip
+def test_successful_envelopes_are_not_errors(body: Any) -> None:
+    assert envelope(200, body) is None
