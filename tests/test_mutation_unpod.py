@@ -15,7 +15,7 @@ import pytest
 
 from cdrtui.errors import AuthError, ConfigError
 from cdrtui.model import Call, CallFilter, Direction, Status
-from cdrtui.providers.http import RetryPolicy
+from cdrtui.providers.http import Kind, RetryPolicy
 from cdrtui.providers.unpod import Unpod, envelope
 from cdrtui.simulators.core import SimServer
 from cdrtui.simulators.unpod import UnpodSim
@@ -231,6 +231,18 @@ def test_details_say_the_listing_is_all_there_is(origin: str, calls: dict[str, C
 def test_error_envelopes_read_as_the_spec_says(status: int, body: Any, expected: tuple[str, str | None]) -> None:
     error = envelope(status, body)
     assert error is not None and (error.message, error.code) == expected
+
+
+@pytest.mark.parametrize(
+    ("inner", "kind"),
+    [(401, Kind.AUTH), (429, Kind.RATE), (404, Kind.NOT_FOUND), (503, Kind.RETRY), (422, Kind.FATAL)],
+)
+def test_an_error_inside_a_200_is_treated_as_its_own_code(inner: int, kind: Kind) -> None:
+    """A 200 carrying `status_code: 401` is refused like a 401 (not retried, not shown as data)."""
+    error = envelope(200, {"status_code": inner, "message": "something"})
+    assert error is not None and (error.message, error.kind) == ("something", kind)
+    same = envelope(inner, {"status_code": inner, "message": "something"})
+    assert same is not None and same.kind is None  # a real status: the HTTP layer decides by it
 
 
 @pytest.mark.parametrize("body", [{"status_code": 200, "message": "Call logs fetched successfully"},
