@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Iterator
 
@@ -15,6 +16,11 @@ from support import ANCHOR, TEST_CALLS
 os.environ["TZ"] = "UTC"
 if hasattr(time, "tzset"):
     time.tzset()
+# A shell's background job (`pytest &` in a script) starts with SIGINT ignored, and the commands the
+# Ctrl-C tests start inherit that, so their Ctrl-C would do nothing. A handler here is reset to the
+# default in every child at exec, as in a terminal.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
