@@ -52,7 +52,7 @@ PYTEST_ARGS = ["-x", "-q", "--no-header", "-o", "addopts="] + [
 # test file, a node id (file::test) or `--deselect=<node id>` (a test too slow to run per mutant).
 PROVIDER = "tests/providers"
 TARGETS: dict[str, list[str]] = {
-    "cdrtui/model.py": ["tests/test_mutation_model.py", "tests/test_export_lines.py"],
+    "cdrtui/model.py": ["tests/test_mutation_model.py", "tests/test_mutation_order.py", "tests/test_export_lines.py"],
     "cdrtui/timeparse.py": ["tests/test_mutation_timeparse.py", "tests/test_timezones.py"],
     "cdrtui/export.py": ["tests/test_mutation_export.py", "tests/test_export_lines.py"],
     "cdrtui/display.py": ["tests/test_mutation_display.py", "tests/test_mutation_export.py"],
