@@ -71,6 +71,8 @@ def test_a_page_in_the_asked_order_passes_and_one_out_of_it_is_caught() -> None:
     assert down.misplaced([call(10)], before=5)
     assert not down.misplaced([call(10)], before=10)
     assert up.misplaced([call(3)], before=5)
+    # an unanswered call in between is skipped, not the end of the check
+    assert down.misplaced([call(30), call(0, status=Status.MISSED), call(40)])
 
 
 def test_talk_time_allows_one_second_of_rounding_and_nothing_more() -> None:
@@ -82,6 +84,7 @@ def test_talk_time_allows_one_second_of_rounding_and_nothing_more() -> None:
     cost_down = Order("cost", True)  # no slack for money
     assert cost_down.misplaced_pair(0.20, 0.21)
     assert not cost_down.misplaced_pair(0.21, 0.21)
+    assert not Order("cost", False).misplaced_pair(0.21, 0.21)  # ties are in order either way
     times_down = Order("started_at", True)
     assert times_down.misplaced_pair(T0, T0.replace(second=1))
     assert not Order("started_at", False).misplaced_pair(T0, T0.replace(second=1))
