@@ -51,11 +51,26 @@ async def test_hide_and_reorder_then_saved_for_the_next_start(sims) -> None:
         assert row.index((call.to or "")[:6]) < row.index((call.from_ or "")[:6])
 
 
+async def settled_header(app, pilot) -> str:
+    """The header once loading is over and two reads agree: widths follow rows and the scrollbar."""
+    table = await ready(app, pilot)
+    await wait_for(pilot, lambda: idle(table.source))
+    seen = [header(app)]
+
+    def steady() -> bool:
+        seen.append(header(app))
+        return seen[-1] == seen[-2]
+
+    await pilot.pause()
+    await wait_for(pilot, steady)
+    return seen[-1]
+
+
 async def test_the_numbers_stay_and_escape_changes_nothing(sims) -> None:
     app = make_app(sims, ["unpod"])
     async with app.run_test(size=SIZE) as pilot:
-        await ready(app, pilot)
-        before = header(app)
+        before = await settled_header(app, pilot)
+        keys = [c.key for c in app.screen.query_one(CallTable).columns()]
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, ColumnsScreen))
         await pilot.press("down", "down", "space", "down", "space", "enter")  # From and To off: refused
@@ -63,8 +78,9 @@ async def test_the_numbers_stay_and_escape_changes_nothing(sims) -> None:
         assert isinstance(app.screen, ColumnsScreen)
         assert any("Keep From or To" in n.message for n in app._notifications)
         await pilot.press("escape")
-        await pilot.pause()
-        assert header(app) == before and Config.load().columns == []
+        await wait_for(pilot, lambda: not isinstance(app.screen, ColumnsScreen))
+        assert [c.key for c in app.screen.query_one(CallTable).columns()] == keys
+        assert await settled_header(app, pilot) == before and Config.load().columns == []
 
 
 @pytest.mark.parametrize("width,height", [(80, 24), (120, 40)])
