@@ -112,6 +112,9 @@ class FilteredListing:
         self.sem = asyncio.Semaphore(max(1, spec.max_concurrency))
         # Called with the old `stable` when a server filter turned out to be ignored (paging restarts).
         self.listeners: list[Callable[[bool], None]] = []
+        # What this listing found about itself (a sort the provider ignored): gone with the listing,
+        # unlike Provider.notices, which are about the account.
+        self.notices: list[str] = []
 
     def _compile(self) -> None:
         self.server_ok = predicate(self.filter, self.server)
@@ -161,9 +164,14 @@ class FilteredListing:
         self._edges[where] = (first, last)
         wrong = order.misplaced(calls, before) or order.misplaced_pair(last, after)
         if wrong:
-            self.provider.notice(f"the provider did not sort by {order.describe()}: rows are out of that order")
+            self.notice(f"the provider did not sort by {order.describe()}: rows are out of that order")
             log.info("%s: page %d out of the order asked for", self.provider.id, index)
         return not wrong
+
+    def notice(self, text: str) -> None:
+        if text not in self.notices:
+            self.notices.append(text)
+            self.provider.state.changed()
 
     async def request(self, flt: CallFilter, index: int, size: int, keep_raw: bool, *, shown: bool = True) -> Page:
         """One page of any filter (a 1-row count asks with a narrower one). `shown`: its rows are

@@ -211,7 +211,7 @@ class PagedSource:
             error=self.error,
             requests=self.provider.state.requests,
             server_total=self.server_total,
-            notices=tuple(f"{self.provider.id}: {text}" for text in self.provider.notices),
+            notices=tuple(f"{self.provider.id}: {text}" for text in [*self.provider.notices, *self.listing.notices]),
         )
 
     # -- server pages -----------------------------------------------------------------------------
