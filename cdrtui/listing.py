@@ -23,7 +23,8 @@ def cannot_match(provider: Provider, flt: CallFilter) -> str | None:
 
 
 class Listing:
-    """The matching calls of `providers`, newest first (ties by id), streamed in constant memory.
+    """The matching calls of `providers`, newest first (ties by id) or in the one provider's order its
+    filter asks (`o` in the TUI), streamed in constant memory.
 
     `notes` are what to tell the user before reading (windows implied, filters that can't match);
     `failures` fill in as providers fail; `written` counts the calls read from `stream()`."""
@@ -38,7 +39,10 @@ class Listing:
     ) -> None:
         from .paging import PagedSource, now_utc
 
+        if not flt.order.is_default and len(providers) > 1:
+            raise ValueError("only one provider's listing can be sorted by another column")
         self.providers = list(providers)
+        self.order = flt.order
         self.snapshot = snapshot or now_utc()
         self.notes: list[str] = []
         self.failures: list[tuple[Provider, CdrError]] = []
@@ -74,7 +78,9 @@ class Listing:
 
         streams = self._streams
         merged = streams[0] if len(streams) == 1 else merge_newest_first(streams)
-        async for call in tie_sorted(merged):
+        # A listing sorted by another column (one provider's, the TUI's `o`) keeps the provider's order.
+        ordered = tie_sorted(merged) if self.order.is_default else merged
+        async for call in ordered:
             self.written += 1
             if call.warnings:  # malformed or impossible values (model.flag_impossible): counted, said at the end
                 self.flagged += 1

@@ -66,6 +66,9 @@ class ProviderSpec:
     # The listing (or one recording lookup per page) tells which calls have recordings. When False
     # (Unpod), `Call.recordings_known` is False and a has-recording filter can't be answered.
     recordings_in_listing: bool = True
+    # Recordings are a second listing joined to each page by its time window (PortSIP, VoIPstudio):
+    # a page sorted by another column spans the whole history, so there its rows' are unknown.
+    recordings_by_time: bool = False
     # The orders the API can return its whole listing in, in a few words (the TUI's `o` says it).
     server_sort: str = "documents no sort order"
     # Columns (model.SORT_KEYS) the API sorts its whole listing by, either way, so paging stays

@@ -326,6 +326,7 @@ class PortSIP(Provider):
         max_page_size=MAX_TOP,
         max_concurrency=4,
         server_sort="sorts by any field (orderby)",
+        recordings_by_time=True,
         sorts=frozenset(ORDER_FIELDS),  # not cost: the listing has none (only details do)
     )
 

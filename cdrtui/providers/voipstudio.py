@@ -100,6 +100,7 @@ class VoIPstudio(Provider):
         max_page_size=MAX_LIMIT,
         max_concurrency=4,  # the official CLI's download concurrency; no documented rate limit
         server_sort="sorts by any field (sort/dir)",
+        recordings_by_time=True,
         sorts=frozenset(SORT_FIELDS),
     )
 

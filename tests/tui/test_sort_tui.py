@@ -109,3 +109,34 @@ async def test_twochat_and_all_providers_say_why_not(sims) -> None:
         assert not isinstance(app.screen, SortScreen)
         why = [n.message for n in app._notifications if n.title == "Sort"][-1]
         assert "not offered" in why and "2chat documents no sort order" in why
+
+
+async def test_e_exports_the_sorted_view_in_its_order_and_says_recordings_are_left_out(sims, tmp_path) -> None:
+    """The export follows what the table shows: the same rows (every call of the newest-first
+    listing, none twice), in the provider's order; the dialog says so and why links are missing."""
+    import json
+
+    from textual.widgets import Input, Static
+
+    from cdrtui.tui.screens.export import ExportScreen
+
+    app = make_app(sims, ["voipstudio"])
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        await choose(app, pilot, *["down"] * 6)  # talk time, largest first
+        await ready(app, pilot)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
+        screen = app.screen
+        summary = str(screen.query_one("#export-summary", Static).render())
+        assert "sorted by talk time, largest first" in summary and "recording links are left out" in summary
+        target = tmp_path / "sorted.jsonl"
+        await pilot.click("#format-jsonl", offset=(3, 0))
+        screen.query_one("#export-path", Input).value = str(target)
+        await pilot.click("#export-start")
+        await wait_for(pilot, lambda: screen.written is not None, timeout=20)
+    rows = [json.loads(line) for line in target.read_text().splitlines()]
+    talk = [row["duration_s"] for row in rows]
+    assert talk == sorted(talk, reverse=True) and talk[0] > talk[-1]
+    ids = {row["id"] for row in rows}
+    assert len(ids) == len(rows) == sims["voipstudio"].sim.count  # every call of the account, once

@@ -269,7 +269,7 @@ class BrowserScreen(FeatureScreen):
         sessions = self.sessions if self.view == ALL else [self.sessions[self.view]]
         source = self.source()
         snapshot = source.status().snapshot
-        self.app.push_screen(ExportScreen(sessions, self.filter, snapshot))
+        self.app.push_screen(ExportScreen(sessions, self.sorted_filter(self.view), snapshot))
 
     # -- rows, details, errors --------------------------------------------------------------------
     def session_for_row(self, row: int, call: Call) -> Session | None:

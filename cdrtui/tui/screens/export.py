@@ -66,7 +66,8 @@ def describe_filter(flt: CallFilter) -> str:
         parts.append(f"at least {flt.min_duration} s")
     if flt.has_recording is not None:
         parts.append("with a recording" if flt.has_recording else "without a recording")
-    return " · ".join(parts) or "no filter (every call)"
+    text = " · ".join(parts) or "no filter (every call)"
+    return text if flt.order.is_default else f"{text}, sorted by {flt.order.describe()}"
 
 
 def absolute(raw: str) -> Path:
@@ -146,6 +147,12 @@ class ExportScreen(ModalScreen[None]):
             days = session.provider.spec.default_window_days
             if days and self.filter.since is None:
                 text.append(f"\n{sanitize(session.label, 30)}: the last {days} days (the API needs a window)")
+            order = self.filter.order
+            if not order.time_ordered and session.provider.spec.recordings_by_time:
+                text.append(
+                    f"\nIn this order recording links are left out ({sanitize(session.label, 30)} finds "
+                    "recordings by time): o, newest first, exports them"
+                )
         return text
 
     # -- form -------------------------------------------------------------------------------------

@@ -139,7 +139,7 @@ class FeatureScreen(CdrScreen[None]):
             session = self.sessions[self.view]
             who = sanitize(session.label, 30)
             rec = ""
-            if not order.time_ordered and session.provider.spec.recordings_in_listing:
+            if not order.time_ordered and session.provider.spec.recordings_by_time:
                 rec = ". Rec shows ? while sorted (recordings are found by time): details list them"
             self.notify(f"Sorted by {order.describe()}, by {who}{rec}", title="Sort", timeout=5, markup=False)
 
