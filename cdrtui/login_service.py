@@ -177,7 +177,15 @@ def save_login(
     for name, value in secrets.items():
         if value:
             where = store_secret(profile, name, value)
-    if previous is not None and previous.secret_store != profile.secret_store:
+    renamed = previous is not None and previous.name != profile.name
+    if previous is not None and renamed:
+        # An edit under a new name renames (as `profiles rename` does): the secrets were stored
+        # under the new name above; the old name's copies and entry go, and the default follows.
+        forget_secrets(previous, [f.name for f in spec_of(previous.provider).secret_fields])
+        config.profiles.pop(previous.name, None)
+        if config.default_profile == previous.name:
+            config.default_profile = profile.name
+    elif previous is not None and previous.secret_store != profile.secret_store:
         _forget_old_store(previous, secrets)
     config.profiles[profile.name] = profile
     config.save()

@@ -281,3 +281,24 @@ async def test_deleting_the_open_profile_leaves_no_stale_browser(sims) -> None:
         await pilot.press("enter")  # pbx-main: the browser again, on it alone
         await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen))
         assert [s.key for s in app.screen.sessions] == ["pbx-main"]
+
+
+async def test_e_with_a_new_name_renames_the_profile_and_moves_its_secret(sims) -> None:
+    """Editing a profile and typing another name renames it (as r does): no copy is left behind
+    under the old name, in the config or the keyring."""
+    three_profiles(sims)
+    password = sims["portsip"].credentials()["password"]
+    app = welcome_app()
+    async with app.run_test(size=(100, 36)) as pilot:
+        await started(app, pilot)
+        await pilot.press("down", "e")  # pbx-main
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen))
+        app.screen.query_one("#profile-name", Input).value = "pbx-hq"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen), 20)
+        assert [s.key for s in app.sessions] == ["pbx-hq"]
+        assert any("Renamed pbx-main to pbx-hq" in n.message for n in app._notifications)
+    profiles = Config.load().profiles
+    assert "pbx-main" not in profiles and profiles["pbx-hq"].provider == "portsip"
+    assert sorted(profiles) == ["office", "pbx-hq", "support"]
+    assert keyring_get("pbx-hq", "password") == password and keyring_get("pbx-main", "password") is None

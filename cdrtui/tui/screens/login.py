@@ -129,7 +129,8 @@ class LoginScreen(CdrScreen[None]):
             if self_hosted(spec):
                 yield from self._tls_rows()
             default_name = profile.name if profile else self._known_config().unique_name(spec.id)
-            yield self._input_row("profile-name", "Profile name", default_name, "a name for `cdrtui --profile NAME`")
+            name_hint = "a name for `cdrtui --profile NAME`" + ("; a new one renames it" if profile else "")
+            yield self._input_row("profile-name", "Profile name", default_name, name_hint)
             if spec.secret_fields:
                 self.hints["store"] = "Store: the OS keyring is safest; Environment writes nothing"
                 with Vertical(id="store-row"):
@@ -515,9 +516,12 @@ class LoginScreen(CdrScreen[None]):
         app = self.cdr_app
         app.config = config
         replaced = {profile.name} | ({self.session.key} if self.session else set())
+        if self.profile is not None:
+            replaced.add(self.profile.name)  # an edit under a new name renamed it
         stale = [s for s in app.sessions if s.key in replaced]
         app.sessions = [s for s in app.sessions if s.key not in replaced]
-        message = f"Saved profile {profile.name}."
+        old = self.profile.name if self.profile is not None else profile.name
+        message = f"Renamed {old} to {profile.name}; saved." if old != profile.name else f"Saved profile {old}."
         if self.spec.secret_fields and profile.secret_store == "env":
             names = " and ".join(f.env for f in self.spec.secret_fields if f.env)
             message += f" It holds no secret: set {names} before the next start."
