@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar, cast
 
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 if TYPE_CHECKING:
     from ..shell import AppShell
@@ -18,3 +18,19 @@ class CdrScreen(Screen[ResultT]):
     @property
     def cdr_app(self) -> AppShell:
         return cast("AppShell", self.app)
+
+
+class Dialog(ModalScreen[ResultT]):
+    """A centred box over the browser. Its container has the `dialog` class (each dialog sets its own
+    width by id); `dialog-title`, `dialog-help` and `dialog-error` style those lines alike."""
+
+    DEFAULT_CSS = """
+    Dialog { align: center middle; }
+    Dialog > .dialog {
+        width: 64; max-width: 100%; height: auto; max-height: 100%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    Dialog .dialog-title { text-style: bold; }
+    Dialog .dialog-help { color: $text-muted; }
+    Dialog .dialog-error { color: $error; height: auto; }
+    """

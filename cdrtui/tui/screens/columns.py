@@ -7,9 +7,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
+
+from .base import Dialog
 
 CHOOSABLE = [
     ("time", "Started"),
@@ -35,15 +36,9 @@ def normalised(order: list[str]) -> list[str]:
     return seen
 
 
-class ColumnsScreen(ModalScreen[list[str] | None]):
+class ColumnsScreen(Dialog[list[str] | None]):
     DEFAULT_CSS = """
-    ColumnsScreen { align: center middle; }
-    ColumnsScreen > #columns-dialog {
-        width: 56; max-width: 100%; height: auto; max-height: 100%;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    ColumnsScreen #columns-title { text-style: bold; }
-    ColumnsScreen #columns-help { color: $text-muted; }
+    ColumnsScreen > #columns-dialog { width: 56; }
     ColumnsScreen SelectionList { height: auto; max-height: 14; }
     """
     BINDINGS = [
@@ -66,11 +61,12 @@ class ColumnsScreen(ModalScreen[list[str] | None]):
         self.shown = set(shown)
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="columns-dialog"):
-            yield Static(Text("Columns"), id="columns-title")
+        with Vertical(id="columns-dialog", classes="dialog"):
+            yield Static(Text("Columns"), id="columns-title", classes="dialog-title")
             yield Static(
                 Text("space show/hide · shift+↑/↓ move · r every column · Enter apply and save · Esc cancel"),
                 id="columns-help",
+                classes="dialog-help",
             )
             yield SelectionList[str](id="columns-list")
 

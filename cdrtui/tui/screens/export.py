@@ -16,7 +16,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 from textual.worker import Worker
 
@@ -30,6 +29,7 @@ from ...text import sanitize
 from ..masking import masked_stream, masking
 from ..sessions import Session
 from ..widgets.inputs import SteadyInput
+from .base import Dialog
 
 log = logging.getLogger("cdrtui.tui")
 
@@ -81,14 +81,9 @@ def temp_beside(path: Path) -> tuple[int, str]:
     return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
 
 
-class ExportScreen(ModalScreen[None]):
+class ExportScreen(Dialog[None]):
     DEFAULT_CSS = """
-    ExportScreen { align: center middle; }
-    ExportScreen > #export-dialog {
-        width: 78; max-width: 100%; height: auto; max-height: 100%;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    ExportScreen #export-title { text-style: bold; }
+    ExportScreen > #export-dialog { width: 78; }
     ExportScreen #export-summary { color: $text-muted; margin-bottom: 1; }
     ExportScreen RadioSet { layout: horizontal; width: 100%; border: none; padding: 0; }
     ExportScreen RadioSet > RadioButton { width: auto; margin-right: 2; }
@@ -116,8 +111,8 @@ class ExportScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         clock = getattr(self.app, "clock", None)
         now = clock() if callable(clock) else datetime.now(timezone.utc)
-        with Vertical(id="export-dialog"):
-            yield Static(Text("Export calls"), id="export-title")
+        with Vertical(id="export-dialog", classes="dialog"):
+            yield Static(Text("Export calls"), id="export-title", classes="dialog-title")
             yield Static(self._summary(), id="export-summary")
             yield Label("Format")
             with RadioSet(id="export-format"):

@@ -11,11 +11,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from ...text import sanitize
 from ...timeparse import parse_instant, parse_when
+from .base import Dialog
 
 UTC = timezone.utc
 _CLOCK = re.compile(r"^(?:(today|yesterday)\s*)?(?:(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
@@ -65,14 +65,9 @@ def parse_jump(text: str, now: datetime, utc: bool) -> tuple[datetime, str]:
         raise JumpError(f"Cannot read {sanitize(raw, 24)!r}: try 14:05 or 2026-03-31") from None
 
 
-class JumpScreen(ModalScreen[tuple[datetime, str] | None]):
+class JumpScreen(Dialog[tuple[datetime, str] | None]):
     DEFAULT_CSS = """
-    JumpScreen { align: center middle; }
-    JumpScreen > #jump-dialog {
-        width: 64; max-width: 100%; height: auto; border: round $accent; background: $surface; padding: 0 1;
-    }
-    JumpScreen #jump-title { text-style: bold; }
-    JumpScreen #jump-help { color: $text-muted; }
+    JumpScreen > #jump-dialog { width: 64; }
     JumpScreen #jump-problem { color: $error; height: auto; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="jump.cancel")]
@@ -84,9 +79,9 @@ class JumpScreen(ModalScreen[tuple[datetime, str] | None]):
 
     def compose(self) -> ComposeResult:
         zone = "UTC" if self.utc else (self.now.astimezone().tzname() or "local time")
-        with Vertical(id="jump-dialog"):
-            yield Static(Text("Jump to a time"), id="jump-title")
-            yield Static(Text(f"In {zone} (t switches). E.g. {EXAMPLES}"), id="jump-help")
+        with Vertical(id="jump-dialog", classes="dialog"):
+            yield Static(Text("Jump to a time"), id="jump-title", classes="dialog-title")
+            yield Static(Text(f"In {zone} (t switches). E.g. {EXAMPLES}"), id="jump-help", classes="dialog-help")
             yield Input(placeholder="14:05", id="jump-when")
             yield Static("", id="jump-problem")
 

@@ -10,7 +10,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from ...config import Config, Profile
@@ -19,15 +18,11 @@ from ...login_service import rename_profile
 from ...secrets import NoKeyring
 from ...text import sanitize
 from ..widgets.inputs import SteadyInput
+from .base import Dialog
 
+# What the two dialogs add to screens/base.Dialog's box.
 DIALOG_CSS = """
-    {name} {{ align: center middle; }}
-    {name} > Vertical {{
-        width: 64; max-width: 100%; height: auto; max-height: 100%;
-        border: round $accent; background: $surface; padding: 0 1;
-    }}
-    {name} .dialog-title {{ text-style: bold; margin-bottom: 1; }}
-    {name} .dialog-error {{ color: $error; height: auto; }}
+    {name} .dialog-title {{ margin-bottom: 1; }}
     {name} .dialog-buttons {{ height: auto; margin-top: 1; }}
     {name} .dialog-buttons > Button {{ margin-right: 2; }}
     {name} Input {{ background: $panel; }}
@@ -40,7 +35,7 @@ def config_of(app: object) -> Config:
     return Config.load(known.path if known is not None else None)
 
 
-class RenameDialog(ModalScreen[tuple[Config, Profile] | None]):
+class RenameDialog(Dialog[tuple[Config, Profile] | None]):
     """Type a new name; Enter renames (secrets move with the profile), Escape keeps the old one."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="RenameDialog")
@@ -52,7 +47,7 @@ class RenameDialog(ModalScreen[tuple[Config, Profile] | None]):
 
     def compose(self) -> ComposeResult:
         name = sanitize(self.profile.name)
-        with Vertical():
+        with Vertical(classes="dialog"):
             yield Static(Text(f"Rename profile {name} ({sanitize(self.profile.provider)})"), classes="dialog-title")
             yield SteadyInput(self.profile.name, id="new-name", compact=True, select_on_focus=True)
             yield Static("", id="rename-error", classes="dialog-error")
@@ -95,7 +90,7 @@ class RenameDialog(ModalScreen[tuple[Config, Profile] | None]):
         self.query_one("#rename-error", Static).update(Text(sanitize(message, 300)))
 
 
-class DeleteDialog(ModalScreen[bool]):
+class DeleteDialog(Dialog[bool]):
     """Delete a profile and its saved secrets? y or Enter on Delete confirms; n or Escape keeps it."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="DeleteDialog")
@@ -117,7 +112,7 @@ class DeleteDialog(ModalScreen[bool]):
             "env": "its settings (its secret is in your environment, not touched)",
             "key file": "its settings (the credentials file itself is not touched)",
         }.get(self.place, "its settings")
-        with Vertical():
+        with Vertical(classes="dialog"):
             yield Static(Text(f"Delete profile {name}?", style="bold"), classes="dialog-title")
             yield Static(Text(f"{name} ({sanitize(self.profile.provider)}) and {kept} will be removed."))
             with Horizontal(classes="dialog-buttons"):

@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...model import NEWEST_FIRST, SORT_KEYS, Order
 from ...text import sanitize
 from ..sessions import Session
+from .base import Dialog
 
 
 def why_not(sessions: Sequence[Session], merged: bool = False) -> str:
@@ -55,17 +55,11 @@ def label(order: Order) -> str:
     return text[:1].upper() + text[1:] + (" (default)" if order.is_default else "")
 
 
-class SortScreen(ModalScreen[Order | None]):
+class SortScreen(Dialog[Order | None]):
     """A small keyboard-only picker: up/down, Enter sorts, Esc leaves the order as it is."""
 
     DEFAULT_CSS = """
-    SortScreen { align: center middle; }
-    SortScreen > #sort-dialog {
-        width: 52; max-width: 100%; height: auto; max-height: 100%;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    SortScreen #sort-title { text-style: bold; }
-    SortScreen #sort-help { color: $text-muted; }
+    SortScreen > #sort-dialog { width: 52; }
     SortScreen OptionList { height: auto; max-height: 13; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="sort.cancel")]
@@ -77,8 +71,10 @@ class SortScreen(ModalScreen[Order | None]):
         self.current = current
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="sort-dialog"):
-            yield Static(f"Sort {sanitize(self.provider, 30)} by", id="sort-title", markup=False)
+        with Vertical(id="sort-dialog", classes="dialog"):
+            yield Static(
+                f"Sort {sanitize(self.provider, 30)} by", id="sort-title", classes="dialog-title", markup=False
+            )
             yield OptionList(
                 *(
                     Option(("• " if o == self.current else "  ") + label(o), id=str(i))
@@ -86,7 +82,9 @@ class SortScreen(ModalScreen[Order | None]):
                 ),
                 id="sort-options",
             )
-            yield Static("The provider sorts its whole listing. Enter sorts, Esc cancels.", id="sort-help")
+            yield Static(
+                "The provider sorts its whole listing. Enter sorts, Esc cancels.", id="sort-help", classes="dialog-help"
+            )
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)

@@ -15,7 +15,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, Static
 from textual.worker import Worker
 
@@ -27,6 +26,7 @@ from ...paging import PagedSource, SourceStatus
 from ...stats import Stats, Totals
 from ...text import sanitize
 from ..sessions import Session
+from .base import Dialog
 
 log = logging.getLogger(__name__)
 LOADED_CAP = 50_000  # rows of the table's cache looked at (it holds far fewer)
@@ -83,14 +83,9 @@ def figures_table(totals: Totals, total: int | None = None) -> Table:
     return table
 
 
-class TotalsScreen(ModalScreen[None]):
+class TotalsScreen(Dialog[None]):
     DEFAULT_CSS = """
-    TotalsScreen { align: center middle; }
-    TotalsScreen > #totals-dialog {
-        width: 70; max-width: 100%; height: auto; max-height: 100%;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    TotalsScreen #totals-title { text-style: bold; }
+    TotalsScreen > #totals-dialog { width: 70; }
     TotalsScreen #totals-scope { color: $text-muted; margin-bottom: 1; }
     TotalsScreen #totals-status { margin-top: 1; }
     TotalsScreen #totals-status.error { color: $error; }
@@ -124,8 +119,8 @@ class TotalsScreen(ModalScreen[None]):
         self.worker: Worker[None] | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="totals-dialog"):
-            yield Static(Text(f"Totals · {sanitize(self.label, 40)}"), id="totals-title")
+        with Vertical(id="totals-dialog", classes="dialog"):
+            yield Static(Text(f"Totals · {sanitize(self.label, 40)}"), id="totals-title", classes="dialog-title")
             yield Static(self._scope(), id="totals-scope")
             yield Static(figures_table(self.stats.total, self.total), id="totals-figures")
             yield ProgressBar(show_eta=False, id="totals-bar")

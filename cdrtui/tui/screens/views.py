@@ -13,7 +13,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -24,6 +23,7 @@ from ...text import sanitize
 from ...views import delete_view, list_views, save_view
 from ..sessions import ALL, Session
 from ..widgets.filter_sidebar import FilterState
+from .base import Dialog
 
 if TYPE_CHECKING:
     from .browsing import Browsing
@@ -84,14 +84,9 @@ def open_view(screen: Browsing, view: View) -> str | None:
     return note
 
 
-class ViewsScreen(ModalScreen[View | None]):
+class ViewsScreen(Dialog[View | None]):
     DEFAULT_CSS = """
-    ViewsScreen { align: center middle; }
-    ViewsScreen > #views-dialog {
-        width: 76; max-width: 100%; height: auto; max-height: 100%;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    ViewsScreen #views-title { text-style: bold; }
+    ViewsScreen > #views-dialog { width: 76; }
     ViewsScreen OptionList { height: auto; max-height: 12; }
     ViewsScreen #views-problem { color: $error; height: auto; }
     ViewsScreen .dim { color: $text-muted; }
@@ -110,8 +105,8 @@ class ViewsScreen(ModalScreen[View | None]):
         self.views: list[View] = []
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="views-dialog"):
-            yield Static(Text("Saved views"), id="views-title")
+        with Vertical(id="views-dialog", classes="dialog"):
+            yield Static(Text("Saved views"), id="views-title", classes="dialog-title")
             yield OptionList(id="views-list")
             yield Static(Text("Enter opens · Delete removes", style="dim"), classes="dim")
             yield Static(Text(f"Save {sanitize(self.label, 30)} with its filter as:"))
