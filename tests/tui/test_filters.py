@@ -153,3 +153,30 @@ async def test_slash_at_80x24_scrolls_the_number_input_into_view(sims):
         number = sidebar.query_one("#number", Input)
         await wait_for(pilot, lambda: sidebar.scrollable_content_region.contains_region(number.region))
         assert app.screen.focused is number
+
+
+async def test_at_60_columns_the_sidebar_takes_the_width_and_enter_shows_the_filtered_table(sims):
+    """Beside the sidebar a 60-column table cut every number to five digits: the sidebar covers it
+    while open, Enter in the search applies and shows the table, and a wider window puts the two side
+    by side again."""
+    app = make_app(sims, ["portsip"])
+    async with app.run_test(size=(60, 24)) as pilot:
+        await wait_for(pilot, lambda: loaded(app))
+        call = rows(app)[0]
+        digits = "".join(c for c in (call.from_ or call.to or "") if c.isdigit())[-4:]
+        await pilot.press("slash")
+        await wait_for(pilot, lambda: bool(app.screen.query("#number")) and app.screen.query_one(FilterSidebar).display)
+        await pilot.pause()
+        sidebar = app.screen.query_one(FilterSidebar)
+        assert sidebar.region.width == 60 and table_of(app).region.x >= 60  # the table is off screen
+        await pilot.press(*digits, "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen.focused, CallTable) and not sidebar.display)
+        assert app.screen.filter.number == digits
+        await wait_for(pilot, lambda: loaded(app) and settled(app))
+        await pilot.pause()
+        assert table_of(app).region.width == 60
+        assert digits in table_of(app).render_line(1).text  # a whole number, not five digits and …
+        await pilot.press("f")
+        await wait_for(pilot, lambda: sidebar.display)
+        await pilot.resize_terminal(100, 24)
+        await wait_for(pilot, lambda: sidebar.region.width == 28 and table_of(app).region.width > 60)

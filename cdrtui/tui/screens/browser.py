@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -24,6 +24,9 @@ from ..widgets.status_line import NOTE, Part, StatusLine, status_parts
 from .features import FeatureScreen
 
 SIDEBAR_MIN_WIDTH = 150  # below that the numbers need the room: the filters open with f or /
+# Below this the table beside the sidebar would cut every number to a few digits: the sidebar then
+# takes the whole width while open (Esc shows the table, filtered).
+SIDEBAR_FULL_BELOW = 72
 
 
 class ViewTabs(Static):
@@ -101,6 +104,7 @@ class BrowserScreen(FeatureScreen):
         if self.is_attached and not self.query(FilterSidebar):
             sidebar = FilterSidebar(self.state, id="filters")
             sidebar.display = False
+            sidebar.set_class(self.size.width < SIDEBAR_FULL_BELOW, "-full")
             await self.query_one("#body").mount(sidebar, before=0)
 
     def on_unmount(self) -> None:
@@ -181,6 +185,10 @@ class BrowserScreen(FeatureScreen):
         self._show_view()
         self.refresh_bindings()
 
+    def on_resize(self, event: events.Resize) -> None:
+        for sidebar in self.query(FilterSidebar):
+            sidebar.set_class(event.size.width < SIDEBAR_FULL_BELOW, "-full")
+
     @on(FilterSidebar.Leave)
     def _leave_filters(self) -> None:
         for sidebar in self.query(FilterSidebar):
@@ -201,6 +209,7 @@ class BrowserScreen(FeatureScreen):
         for sidebar in self.query(FilterSidebar):
             return sidebar, False
         sidebar = FilterSidebar(self.state, id="filters")
+        sidebar.set_class(self.size.width < SIDEBAR_FULL_BELOW, "-full")
         await self.query_one("#body").mount(sidebar, before=0)
         return sidebar, True
 

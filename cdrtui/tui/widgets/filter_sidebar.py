@@ -109,6 +109,7 @@ class FilterSidebar(VerticalScroll, can_focus=False):
 
     DEFAULT_CSS = """
     FilterSidebar { width: 28; padding: 0 1; border-right: vkey $panel; }
+    FilterSidebar.-full { width: 100%; border-right: none; }
     FilterSidebar Label.heading { margin-top: 1; text-style: bold; color: $text-muted; }
     FilterSidebar Input { margin: 0; }
     FilterSidebar #custom-range { height: auto; display: none; }
@@ -234,7 +235,10 @@ class FilterSidebar(VerticalScroll, can_focus=False):
         # Apply now, synchronously: a zero-delay timer never fired in Textual 8.2.8, so Enter used
         # to cancel the pending apply and the typed filter was silently lost.
         event.stop()
-        self.apply()
+        if self.has_class("-full"):  # the sidebar hides the table (narrow screen): Enter shows it
+            self.action_leave()
+        else:
+            self.apply()
 
     def _stop_debounce(self) -> None:
         if self._debounce is not None:
