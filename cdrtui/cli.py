@@ -8,12 +8,13 @@ import os
 import re
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import CdrError, ConfigError
 from .filters import LABELS
-from .model import Call, CallFilter
+from .model import NEWEST_FIRST, SORT_KEYS, Call, CallFilter, Order
 from .providers.registry import BUILTIN
 from .stats import GROUPINGS
 
@@ -114,6 +115,12 @@ def calls_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv", "jsonl"], default="table")
     p.add_argument("--follow", action="store_true", help="then print each new call once it has ended, until Ctrl-C")
     p.add_argument("--interval", metavar="SECONDS", default="5", help="--follow: seconds between polls (default 5)")
+    p.add_argument(
+        "--sort",
+        metavar="KEY[:asc]",
+        help="list in another order where the provider sorts server-side (one provider): "
+        f"{', '.join(SORT_KEYS)}; largest/newest first unless :asc",
+    )
     _connection_args(p)
     return p
 
@@ -209,10 +216,21 @@ def parse_filter(args: argparse.Namespace) -> CallFilter:
         args.interval = _interval(args.interval)
     if args.provider is None and not args.view:
         raise UsageError("give a provider (2chat, voximplant, unpod, portsip, voipstudio or all) or --view NAME")
+    order = _order(args.sort) if getattr(args, "sort", None) else NEWEST_FIRST
+    if not order.is_default and getattr(args, "follow", False):
+        raise UsageError("--follow prints new calls as they come, newest last: it cannot be combined with --sort")
     try:
-        return filter_spec(args).build()
+        return replace(filter_spec(args).build(), order=order)
     except FilterError as exc:
         raise UsageError("\n".join(f"--{LABELS[k]}: {v}" for k, v in exc.problems.items())) from None
+
+
+def _order(text: str) -> Order:
+    """`--sort duration_s`, `--sort cost:asc`: a contract key, largest (newest) first unless `:asc`."""
+    key, _, way = text.strip().partition(":")
+    if key not in SORT_KEYS or way.lower() not in ("", "asc", "desc"):
+        raise UsageError(f"--sort {text[:40]!r}: give one of {', '.join(SORT_KEYS)}, optionally with :asc or :desc")
+    return Order(key, way.lower() != "asc")
 
 
 def _interval(text: str) -> float:
@@ -306,7 +324,10 @@ async def _run_calls(args: argparse.Namespace, flt: CallFilter) -> int:
     from .export import make_writer, write_stream
     from .listing import Listing
 
-    listing = Listing(_providers_for(args), flt, limit=args.limit)
+    providers = _providers_for(args)
+    if not flt.order.is_default and len(providers) > 1:
+        raise UsageError(f"--sort needs one provider: {len(providers)} are merged newest first here")
+    listing = Listing(providers, flt, limit=args.limit)
     try:
         for text in listing.notes:
             if args.since or not args.follow or "no --since" not in text:  # no listing, no window to explain

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from .errors import CdrError, ConfigError, ProviderError
-from .model import Call, CallFilter, Page, flag_impossible
+from .model import SORT_KEYS, Call, CallFilter, Page, flag_impossible
 from .providers.base import JOIN_RECORDINGS, KEEP_RAW, Provider
 
 UTC = timezone.utc
@@ -90,8 +90,11 @@ class FilteredListing:
         self.filter = (flt or CallFilter()).pinned(self.snapshot)
         spec = provider.spec
         if not provider.can_sort(self.filter.order):
+            can = ", ".join(name for key, name in SORT_KEYS.items() if key in spec.sorts)
             raise ConfigError(
-                f"{spec.name} can't sort by {self.filter.order.describe()}: it {spec.server_sort}", spec.id
+                f"{spec.name} can't sort by {self.filter.order.describe()}: "
+                + (f"it sorts by {can} (either way)" if can else "it lists newest first only"),
+                spec.id,
             )
         # Recordings are joined by each page's time window (PortSIP, VoIPstudio): a page in another
         # order spans the whole history, so they aren't, unless a has-recording filter needs them.

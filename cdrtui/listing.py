@@ -57,6 +57,11 @@ class Listing:
                 self.notes.append(why)
                 continue
             source = PagedSource(provider, flt, snapshot=self.snapshot)
+            if not flt.order.time_ordered and provider.spec.recordings_by_time:
+                self.notes.append(
+                    f"{provider.id}: sorted by {flt.order.describe()}, recordings are not looked up (they are "
+                    "found by time): recording_urls is empty and REC shows ?"
+                )
             if source.implied_days:
                 self.notes.append(f"{provider.id}: no --since given; listing the last {source.implied_days} days")
             self.sources.append(source)
@@ -111,7 +116,8 @@ class Listing:
 
     def notices(self) -> list[str]:
         """What each provider said about the account (Provider.notices), `provider: text`."""
-        return [f"{p.id}: {text}" for p in self.providers for text in p.notices]
+        said = [f"{p.id}: {text}" for p in self.providers for text in p.notices]
+        return said + [f"{s.provider.id}: {text}" for s in self.sources for text in s.listing.notices]
 
     async def aclose(self, *, providers: bool = True) -> None:
         """Stop every stream's prefetches; close the clients too unless they are shared (the TUI's)."""
