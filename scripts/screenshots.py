@@ -34,7 +34,12 @@ def sessions():  # type: ignore[no-untyped-def]
     from cdrtui.simulators.registry import DEMO_CALLS, start
     from cdrtui.tui.sessions import Session
 
-    running = [start(p, calls=n, anchor=ANCHOR) for p, n in DEMO_CALLS.items()]
+    running = []
+    for offset, (provider, count) in enumerate(DEMO_CALLS.items()):
+        try:  # a fixed port: links in the pictures (details) stay the same from run to run
+            running.append(start(provider, calls=count, anchor=ANCHOR, port=47310 + offset))
+        except OSError:
+            running.append(start(provider, calls=count, anchor=ANCHOR))
     made = [
         Session(
             f"demo:{s.provider}",
@@ -53,6 +58,22 @@ def app_for(made):  # type: ignore[no-untyped-def]
     app = CdrApp(made, start_view=-1 if made else 0)
     app.clock = lambda: CLOCK
     return app
+
+
+def footer_ready(app) -> bool:  # type: ignore[no-untyped-def]
+    """The footer's keys laid out (under load a fixed pause could catch it empty)."""
+    from textual.widgets._footer import FooterKey
+
+    keys = list(app.screen.query(FooterKey))
+    return bool(keys) and all(key.region.width > 0 for key in keys)
+
+
+def rows_shown(app, rows: int = 10) -> bool:  # type: ignore[no-untyped-def]
+    """The first rows of the current listing are there (not only the first one)."""
+    if not loaded(app):
+        return False
+    source = app.screen.table.source
+    return all(source.row(r) is not None for r in range(min(rows, source.count)))
 
 
 def loaded(app) -> bool:  # type: ignore[no-untyped-def]
@@ -84,6 +105,7 @@ async def shoot() -> None:
         app = app_for([])
         app.config = config
         async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: footer_ready(app))
             await pilot.pause(0.3)
             app.save_screenshot(str(OUT / "welcome.svg"))
         # Login form (PortSIP has the most fields).
@@ -101,7 +123,7 @@ async def shoot() -> None:
         # Browser on All providers, then details of a Voximplant call with a recording, then help.
         app = app_for(made)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: loaded(app))
+            await wait_for(pilot, lambda: rows_shown(app, 30) and footer_ready(app))
             await pilot.pause(0.3)
             app.save_screenshot(str(OUT / "browser.svg"))
             # The filter sidebar with a filter on: the status line says what is applied.
@@ -109,7 +131,15 @@ async def shoot() -> None:
             sidebar = app.screen.query_one("#filters")
             await wait_for(pilot, lambda: sidebar.display)
             await pilot.click("#status-missed")
-            await wait_for(pilot, lambda: bool(app.screen.filter.statuses) and loaded(app))
+            missed = {"missed"}
+            await wait_for(
+                pilot,
+                lambda: (
+                    bool(app.screen.filter.statuses)
+                    and rows_shown(app)
+                    and {app.screen.table.source.row(r).status.value for r in range(5)} == missed
+                ),
+            )
             await pilot.pause(0.3)
             app.save_screenshot(str(OUT / "filters.svg"))
             await pilot.press("escape", "x")
