@@ -144,8 +144,8 @@ def tui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cdrtui",
         description="Browse call detail records from VoIP providers. Commands: "
-        "calls PROVIDER, stats PROVIDER, login PROVIDER, profiles, simulate; or PROVIDER to browse one provider "
-        "with credentials from the environment.",
+        "calls PROVIDER, stats PROVIDER, login PROVIDER, doctor PROVIDER, profiles, simulate; or PROVIDER to "
+        "browse one provider with credentials from the environment.",
         epilog="Precedence: command-line flags > profile > environment > defaults.",
     )
     p.add_argument("--version", action="version", version=f"cdrtui {__version__}")
