@@ -26,6 +26,7 @@ class Part:
     style: str = ""
     priority: int = NOTE
     boxed: bool = False  # a badge (the view's name): no separator before it
+    tail: str = ""  # kept whole when the text is cut (an error's "(r to retry)")
 
 
 def count_text(status: SourceStatus) -> str:
@@ -53,12 +54,18 @@ def transport_text(states: Sequence[TransportState]) -> str | None:
     return None
 
 
-def problem_text(status: SourceStatus | None, states: Sequence[TransportState]) -> tuple[str, str] | None:
-    """(text, style): a failure with its retry hint first, else what the network is doing."""
+def problem_part(status: SourceStatus | None, states: Sequence[TransportState]) -> Part | None:
+    """A failure with its retry hint (kept when the failure is cut), else what the network is doing."""
     if status is not None and status.error is not None:
-        return f"⚠ {sanitize(status.error, 160)} (r to retry)", "bold red"
+        return Part(f"⚠ {sanitize(status.error, 160)}", "bold red", PROBLEM, tail=" (r to retry)")
     text = transport_text(states)
-    return (sanitize(text, 200), "yellow") if text else None
+    if text is None:
+        return None
+    text = sanitize(text, 200)
+    hint = " (r to retry)"
+    if text.endswith(hint):
+        return Part(text.removesuffix(hint), "yellow", PROBLEM, tail=hint)
+    return Part(text, "yellow", PROBLEM)
 
 
 def status_parts(
@@ -76,9 +83,9 @@ def status_parts(
     if unverified:  # --insecure or a profile's insecure = true: said on screen for as long as it lasts
         parts.append(Part(" TLS NOT VERIFIED ", "bold white on red", LABEL, boxed=True))
     parts.extend(part for part in extra if part.priority == LABEL)
-    problem = problem_text(status, states)
+    problem = problem_part(status, states)
     if problem:
-        parts.append(Part(problem[0], problem[1], PROBLEM))
+        parts.append(problem)
     parts.append(Part(count_text(status) if status is not None else "connecting…", "", COUNT))
     if filters:
         parts.append(Part("filter: " + ", ".join(sanitize(f, 40) for f in filters), "bold", FILTER))
@@ -114,7 +121,7 @@ def fit_parts(parts: Sequence[Part], width: int) -> Text:
     """The parts that fit, in priority order, shown in their own order."""
 
     def cost(part: Part) -> int:
-        return cell_len(part.text) + (0 if part.boxed else cell_len(SEPARATOR))
+        return cell_len(part.text + part.tail) + (0 if part.boxed else cell_len(SEPARATOR))
 
     chosen: set[int] = set()
     used = 0
@@ -123,7 +130,7 @@ def fit_parts(parts: Sequence[Part], width: int) -> Text:
         if used + need <= width:
             chosen.add(index)
             used += need
-        elif parts[index].priority <= PROBLEM and used + cell_len(SEPARATOR) + 8 <= width:
+        elif parts[index].priority <= PROBLEM and used + cell_len(SEPARATOR + parts[index].tail) + 8 <= width:
             chosen.add(index)  # an error is never left out: cut at a word, with a sign
             used = width
     text = Text(no_wrap=True, overflow="ellipsis")
@@ -134,7 +141,9 @@ def fit_parts(parts: Sequence[Part], width: int) -> Text:
         if not part.boxed:
             text.append(SEPARATOR if text.plain.strip() else " ")
             left = width - cell_len(text.plain)
-        body = cut_words(part.text, left)
+        room = left - cell_len(part.tail)
+        # The tail stays whole unless it would leave the text too little to say what failed.
+        body = cut_words(part.text, room) + part.tail if room >= 16 else cut_words(part.text + part.tail, left)
         text.append(body, style=part.style)
         left = width - cell_len(text.plain)
     return text
