@@ -218,8 +218,14 @@ async def test_unpod_says_it_has_no_recordings(sims) -> None:
         screen = await open_details(app, pilot)
         assert "Unpod's API has no recordings" in text_of(screen.query_one(RecordingList))
         assert "no per-call detail" in text_of(screen.query_one("#details-loading", Static))
+        # A fact of the API, not a failure: no "Not loaded … (r to retry)" for it.
+        assert "Not loaded" not in text_of(screen.query_one("#details-more")), text_of(
+            screen.query_one("#details-more")
+        )
         await pilot.press("c")
         assert any("no recording" in n for n in notes(app))
+        await pilot.press("r")
+        assert any("Reloading the details" in n for n in notes(app)) and not any("Retrying" in n for n in notes(app))
 
 
 async def test_a_401_while_loading_details_goes_to_login(sims, monkeypatch) -> None:

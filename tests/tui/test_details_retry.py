@@ -47,6 +47,10 @@ async def test_r_retries_only_the_recordings_that_failed() -> None:
             more = screen.query_one("#details-more")
             assert "⚠ Recordings:" in text_of(more) and "(r to retry)" in text_of(more)
             assert "SIP trace" in text_of(more)  # loaded, and kept
+            # The panel doesn't claim there are none: the listing's links stay usable (c, d, o).
+            panel = str(screen.query_one(RecordingList).render())
+            assert "No recordings" not in panel and "from the listing" in panel, panel
+            assert [r.url for r in screen.recordings] == list(screen.call.recording_urls)
             before = Counter(sim.sim.hits)
 
             await pilot.press("r")

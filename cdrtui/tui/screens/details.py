@@ -417,7 +417,7 @@ class DetailsScreen(CdrScreen[None]):
         loading.set_class(not note, "hidden")
         loading.update(Text(sanitize(note, 300), style="italic") if note else "")
         parts = [
-            render_section_errors(details.section_errors),
+            render_section_errors(self.failed_sections(details)),
             render_legs(details.legs, details.call.currency),
             render_costs(details.costs, details.call),
             render_extra(details.extra),
@@ -425,7 +425,17 @@ class DetailsScreen(CdrScreen[None]):
             render_raw(details.raw),
         ]
         self.query_one("#details-more", Static).update(Group(*(p for p in parts if p is not None)))
-        self._set_recordings(details.recordings)
+        recordings = details.recordings
+        if not recordings and "recordings" in self.failed_sections(details):  # the listing's links still work
+            recordings = [Recording(url, "recording (from the listing)") for url in self.call.recording_urls]
+        self._set_recordings(recordings)
+
+    def failed_sections(self, details: CallDetails) -> dict[str, str]:
+        """What failed and can be retried: a provider without recordings (Unpod) names that section
+        too, but it is a fact of its API, said in the panel and the note, not a failure to retry."""
+        if self.session.provider.spec.recordings_in_listing:
+            return details.section_errors
+        return {k: v for k, v in details.section_errors.items() if k != "recordings"}
 
     # -- recordings -------------------------------------------------------------------------------
     def masking_changed(self) -> None:
@@ -457,6 +467,9 @@ class DetailsScreen(CdrScreen[None]):
             )
             return
         spec = self.session.provider.spec
+        if self.details is not None and "recordings" in self.failed_sections(self.details):
+            widget.update(Text("The recordings could not be loaded (see Not loaded above; r retries).", style="yellow"))
+            return
         # A provider fact, from its spec: the UI names no provider.
         plain = (
             "No recordings for this call."
@@ -514,7 +527,7 @@ class DetailsScreen(CdrScreen[None]):
 
     def action_reload(self) -> None:
         """Retry only what failed (a loaded section is not asked for again); nothing failed: reload."""
-        if self.details is not None and self.details.section_errors:
+        if self.details is not None and self.failed_sections(self.details):
             self.notify(f"Retrying {failed_titles(self.details)} only", timeout=3)
             self.load_details(self.details)
             return
