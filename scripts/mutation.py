@@ -62,6 +62,8 @@ TARGETS: dict[str, list[str]] = {
     # Split out of paging.py (provider-side filtering, iter_calls' streaming): reached through PagedSource.
     "cdrtui/filtered.py": ["tests/test_mutation_paging.py"],
     "cdrtui/streaming.py": ["tests/test_mutation_paging.py"],
+    # The transport under every client: a tiny asyncio HTTP server written in the test, real sockets.
+    "cdrtui/providers/http.py": ["tests/test_mutation_http.py", "tests/test_http_paths.py"],
     # Providers: hand-written expectations and the oracle (a second normaliser) first, then the
     # provider's own tests, which talk HTTP to its simulator on 127.0.0.1.
     "cdrtui/providers/unpod.py": [
