@@ -283,7 +283,12 @@ class FeatureScreen(CdrScreen[None]):
             return  # the view or filter changed meanwhile
         row += self.row_offset()
         table.move_cursor(row)
-        table.scroll_to(y=max(0, row - table.body_height // 3), animate=False, immediate=True)
+
+        def place() -> None:  # a third down the screen; again after the refresh that widens the scroll range
+            table.scroll_to(y=max(0, row - table.body_height // 3), animate=False, immediate=True)
+
+        place()
+        table.call_after_refresh(place)
         table.request_visible()
         self.notify(self.landed(when, how, table.current_call), title="Jumped", timeout=5, markup=False)
 

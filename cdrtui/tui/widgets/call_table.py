@@ -499,6 +499,7 @@ class CallTable(ScrollView, can_focus=True):
 
     def move_cursor(self, row: int) -> None:
         self._follow_end = False
+        self._sync_size()  # the source may have grown without a page landing (a jump merges rows)
         count = self.source.count if self.source else 0
         self.cursor = max(0, min(row, count - 1)) if count else 0
 
