@@ -163,3 +163,15 @@ async def test_in_the_sidebar_at_80x24_every_footer_label_is_whole(sims):
             assert key.region.right <= 80 and key.region.width >= len(label), (label, key.region)
             # none runs under another (the palette's key is docked on the right)
             assert not any(r != key.region and r.overlaps(key.region) for r in regions), (label, regions)
+
+
+def test_a_narrow_line_keeps_the_count_in_short_form_before_lesser_parts():
+    """Seen at 40 columns: the count (27 cells) was dropped while "at provider: since" was shown."""
+    merged = status(total=None, complete=False, at_least=1_030_200, loaded=5_500)
+    parts = status_parts("All providers", merged, [])
+    line = fit_parts(parts, 40).plain
+    assert "5,500/≥1,030,200" in line and "at provider" not in line, line
+    wide = fit_parts(parts, 120).plain
+    assert "5,500 loaded of ≥ 1,030,200" in wide and "/≥" not in wide
+    done = fit_parts(status_parts("voipstudio", status(), []), 30).plain
+    assert "200/25,000" in done, done

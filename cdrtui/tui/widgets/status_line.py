@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -27,6 +27,16 @@ class Part:
     priority: int = NOTE
     boxed: bool = False  # a badge (the view's name): no separator before it
     tail: str = ""  # kept whole when the text is cut (an error's "(r to retry)")
+    short: str = ""  # said instead when the text doesn't fit (the count on a narrow screen)
+
+
+def short_count(status: SourceStatus) -> str:
+    """The count in the fewest cells: "5,500/≥1,030,200", "120/?" while more may come."""
+    if status.total is not None:
+        return f"{status.loaded:,}/{status.total:,}"
+    if status.at_least:
+        return f"{status.loaded:,}/≥{status.at_least:,}"
+    return f"{status.loaded:,}" if status.complete else f"{status.loaded:,}/?"
 
 
 def count_text(status: SourceStatus) -> str:
@@ -86,7 +96,10 @@ def status_parts(
     problem = problem_part(status, states)
     if problem:
         parts.append(problem)
-    parts.append(Part(count_text(status) if status is not None else "connecting…", "", COUNT))
+    if status is None:
+        parts.append(Part("connecting…", "", COUNT))
+    else:
+        parts.append(Part(count_text(status), "", COUNT, short=short_count(status)))
     if filters:
         parts.append(Part("filter: " + ", ".join(sanitize(f, 40) for f in filters), "bold", FILTER))
     if status is not None:
@@ -123,10 +136,14 @@ def fit_parts(parts: Sequence[Part], width: int) -> Text:
     def cost(part: Part) -> int:
         return cell_len(part.text + part.tail) + (0 if part.boxed else cell_len(SEPARATOR))
 
+    parts = list(parts)
     chosen: set[int] = set()
     used = 0
     for index in sorted(range(len(parts)), key=lambda i: parts[i].priority):
         need = cost(parts[index])
+        if used + need > width and parts[index].short:
+            parts[index] = replace(parts[index], text=parts[index].short)
+            need = cost(parts[index])
         if used + need <= width:
             chosen.add(index)
             used += need
