@@ -477,8 +477,10 @@ def load_equivalents() -> dict[tuple[str, str, str], str]:
     if EQUIVALENTS.exists():
         for raw in EQUIVALENTS.read_text().splitlines():
             if raw.strip() and not raw.startswith("#"):
-                module, line, desc, why = (part.strip() for part in raw.split(" | ", 3))
-                table[(module, line, desc)] = why
+                module, *middle, why = (part.strip() for part in raw.split(" | "))
+                # The source line or the mutation may hold " | " itself: each way to split them is a key.
+                for cut in range(1, len(middle)):
+                    table[(module, " | ".join(middle[:cut]), " | ".join(middle[cut:]))] = why
     return table
 
 
