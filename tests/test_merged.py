@@ -110,14 +110,41 @@ async def test_seek_time_on_the_merge_lands_on_the_first_call_at_or_before(priva
             await provider.aclose()
 
 
+async def test_rows_above_a_jump_near_the_oldest_end_are_filled_in(private):
+    """A jump near the end starts a run close to the tail; the rows just above it (the screen above
+    the cursor) sit in a gap between the head and that run, which the tail, growing up to the run,
+    never reaches: they must come from a run above them, or they stay blank."""
+    sims = [private("voipstudio", 3000), private("portsip", 1200)]
+    providers = [provider_for(sim) for sim in sims]
+    try:
+        history = await sorted_history(providers)
+        merged = MergedSource([PagedSource(p, snapshot=CLOCK, page_size=100) for p in providers])
+        merged.request(0, 40, lambda: None)
+        await merged._bg
+        row = await merged.seek_time(history[-150].started_at + timedelta(milliseconds=300))
+        assert len(history) - 160 < row < len(history) - 140
+        merged.request(row - 60, row + 20, lambda: None)  # what a table shows around the cursor
+        await merged._bg
+        assert [merged.row(r).id for r in range(row - 60, row + 20)] == [c.id for c in history[row - 60 : row + 20]]
+    finally:
+        for provider in providers:
+            await provider.aclose()
+
+
 async def test_seek_time_with_a_scanning_provider_in_the_merge(sims):
     providers = [provider_for(sims[p]) for p in ("2chat", "portsip")]
     try:
         history = await sorted_history(providers)
         merged = MergedSource([PagedSource(p, snapshot=CLOCK, page_size=50) for p in providers])
         when = history[200].started_at
+        before = listing_hits([sims["2chat"], sims["portsip"]])
         row = await merged.seek_time(when)
         assert row == first_at_or_before(history, when)
+        # The short scan (120 calls) is read to its end, so the jump starts a run at its row instead
+        # of merging every row above it: 2Chat's 3 pages, PortSIP's first page and its count.
+        assert merged.complete and listing_hits([sims["2chat"], sims["portsip"]]) - before <= 8
+        merged.request(0, row + 1, lambda: None)  # the rows above, as the table asks for them
+        await merged._bg
         assert [merged.row(r).id for r in range(row + 1)] == [c.id for c in history[: row + 1]]
     finally:
         for provider in providers:

@@ -73,6 +73,7 @@ async def test_colon_lands_on_the_first_call_at_or_before_the_time(sims, provide
         assert call is not None and call.started_at <= target
         expected = next(c for c in calls if c.started_at <= target)
         assert call.started_at == expected.started_at
+        await wait_for(pilot, lambda: table.source.row(table.cursor - 1) is not None)  # the screen fills in
         above = table.source.row(table.cursor - 1)
         assert above is not None and above.started_at > target
         note = next(n.message for n in app._notifications if n.title == "Jumped")
