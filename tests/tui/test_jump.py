@@ -111,3 +111,22 @@ def test_snapshot_jump(snap_compare, sims, width, height) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(width, height), run_before=asked)
+
+
+async def test_colon_and_a_time_typed_in_one_burst_all_reach_the_dialog(sims) -> None:
+    """tmux send-keys ':2026-…T09:00' Enter (a fast typist, a paste): the keys after `:` came before
+    the dialog had focused its input and were lost (or taken as view keys), so Enter found it empty."""
+    from textual import events
+
+    calls = await newest_first(sims["voipstudio"])
+    target = calls[len(calls) // 2].started_at + timedelta(seconds=1)
+    text = target.strftime("%Y-%m-%dT%H:%M:%S")
+    app = make_app(sims, ["voipstudio"])
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(CallTable)
+        await wait_for(pilot, lambda: table.source is not None and table.source.row(0) is not None)
+        for key, char in [("colon", ":"), *[(c, c) for c in text], ("enter", "\r")]:
+            app.post_message(events.Key(key, char))  # no pause between them, as the driver does
+        await wait_for(pilot, lambda: any(n.title == "Jumped" for n in app._notifications), timeout=20)
+        assert not isinstance(app.screen, JumpScreen)
+        assert table.current_call is not None and table.current_call.started_at <= target

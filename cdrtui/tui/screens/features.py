@@ -256,13 +256,16 @@ class FeatureScreen(CdrScreen[None]):
         )
 
     # -- jump to a time -------------------------------------------------------------------------------
-    def action_jump(self) -> None:
+    def action_jump(self) -> bool:
+        """Open the dialog (True), or say why not. Keys the table held after `:` go to its input."""
         from .jump import JumpScreen
 
         if self.unsorted_for("Jumping to a time"):
-            return
+            return False
         now = self.app.clock()  # type: ignore[attr-defined]
-        self.app.push_screen(JumpScreen(now, self.calls_table.utc), self._jump_to)
+        table = self.calls_table
+        self.app.push_screen(JumpScreen(now, table.utc, ready=table.release_typeahead), self._jump_to)
+        return True
 
     def _jump_to(self, found: tuple[datetime, str] | None) -> None:
         if found is not None:

@@ -4,13 +4,15 @@ cursor goes to the first call at or before it through the listing's random acces
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from ...text import sanitize
@@ -72,10 +74,13 @@ class JumpScreen(Dialog[tuple[datetime, str] | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="jump.cancel")]
 
-    def __init__(self, now: datetime, utc: bool) -> None:
+    def __init__(self, now: datetime, utc: bool, ready: Callable[[Widget], None] | None = None) -> None:
         super().__init__()
         self.now = now
         self.utc = utc
+        self.ready = ready  # handed the input once it has focus (the keys typed after `:`)
+        self._answered = False
+        self._handed: set[events.Key] = set()  # keys passed to the input, seen again if they bubble
 
     def compose(self) -> ComposeResult:
         zone = "UTC" if self.utc else (self.now.astimezone().tzname() or "local time")
@@ -86,15 +91,41 @@ class JumpScreen(Dialog[tuple[datetime, str] | None]):
             yield Static("", id="jump-problem")
 
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        field = self.query_one(Input)
+        field.focus()
+        if self.ready is not None:
+            self.ready(field)
+
+    def on_key(self, event: events.Key) -> None:
+        """A burst (":14:05⏎" typed fast, pasted) reaches the input two ways: the keys the table held
+        (handed over on mount) and those that came here before the input had focus. Both go to the
+        input's queue, in the order typed; an Enter handed to it bubbles back here and submits."""
+        if event in self._handed:
+            self._handed.discard(event)
+            if event.key == "enter":
+                event.stop()
+                self._submit(self.query_one("#jump-when", Input).value)
+            return
+        if event.key == "enter" or (event.character is not None and event.is_printable):
+            event.stop()
+            event.prevent_default()
+            handed = events.Key(event.key, event.character)
+            self._handed.add(handed)
+            self.query_one("#jump-when", Input).post_message(handed)
 
     @on(Input.Submitted, "#jump-when")
     def _submitted(self, event: Input.Submitted) -> None:
+        self._submit(event.value)  # Enter typed into the focused input (its own binding)
+
+    def _submit(self, value: str) -> None:
+        if self._answered:
+            return  # an Enter seen both here and by the input
         try:
-            found = parse_jump(event.value, self.now, self.utc)
+            found = parse_jump(value, self.now, self.utc)
         except (JumpError, ValueError) as exc:
             self.query_one("#jump-problem", Static).update(Text(sanitize(str(exc), 200)))
             return
+        self._answered = True
         self.dismiss(found)
 
     def action_cancel(self) -> None:

@@ -548,6 +548,14 @@ class CallTable(ScrollView, can_focus=True):
             event.prevent_default()
             self._held.append(event)
             return
+        if event.character == ":":  # likewise the jump: its dialog's input gets the keys typed after it
+            jump = getattr(self.screen, "action_jump", None)
+            if jump is not None:
+                event.stop()
+                event.prevent_default()
+                if jump():
+                    self._held = []  # the dialog calls release_typeahead once its input has focus
+            return
         if event.character == "/":
             opener = getattr(self.screen, "open_number_search", None)
             if opener is not None:
@@ -564,7 +572,7 @@ class CallTable(ScrollView, can_focus=True):
 
     def on_blur(self) -> None:
         focused = self.screen.focused
-        if self._held is not None and focused is not None:
+        if self._held is not None and focused is not None and focused is not self:
             self.release_typeahead(focused)
 
     def on_click(self, event: events.Click) -> None:
