@@ -62,3 +62,12 @@ def footer_laid_out(app) -> bool:  # type: ignore[no-untyped-def]
 
     keys = list(app.screen.query(FooterKey))
     return bool(keys) and all(key.region.width > 0 for key in keys)
+
+
+async def export_to(pilot, screen, path, fmt: str = "jsonl") -> None:  # type: ignore[no-untyped-def]
+    """Fill the open export dialog (format, path), start it and wait until it has written."""
+    if fmt == "jsonl":
+        await pilot.click("#format-jsonl", offset=(3, 0))
+    screen.query_one("#export-path").value = str(path)
+    await pilot.click("#export-start")
+    await wait_for(pilot, lambda: screen.written is not None, timeout=20)

@@ -20,6 +20,14 @@ def provider_for(sim):
     return build_provider(sim.provider, sim.credentials(), Connection(base_url=sim.base_url))
 
 
+async def shown(providers) -> MergedSource:
+    """The merge of `providers` with its first screen loaded, as the table opens it."""
+    merged = MergedSource([PagedSource(p, snapshot=CLOCK, page_size=100) for p in providers])
+    merged.request(0, 40, lambda: None)
+    await merged._bg
+    return merged
+
+
 def listing_hits(sims) -> int:
     return sum(
         n
@@ -61,9 +69,7 @@ async def test_the_middle_of_the_merge_is_placed_not_merged_row_by_row(private):
     providers = [provider_for(sim) for sim in sims]
     try:
         history = await sorted_history(providers)
-        merged = MergedSource([PagedSource(p, snapshot=CLOCK, page_size=100) for p in providers])
-        merged.request(0, 40, lambda: None)
-        await merged._bg
+        merged = await shown(providers)
         assert merged.complete and merged.count == len(history) == 8500
         before = listing_hits(sims)
         middle = merged.count // 2
@@ -118,9 +124,7 @@ async def test_rows_above_a_jump_near_the_oldest_end_are_filled_in(private):
     providers = [provider_for(sim) for sim in sims]
     try:
         history = await sorted_history(providers)
-        merged = MergedSource([PagedSource(p, snapshot=CLOCK, page_size=100) for p in providers])
-        merged.request(0, 40, lambda: None)
-        await merged._bg
+        merged = await shown(providers)
         row = await merged.seek_time(history[-150].started_at + timedelta(milliseconds=300))
         assert len(history) - 160 < row < len(history) - 140
         merged.request(row - 60, row + 20, lambda: None)  # what a table shows around the cursor
@@ -155,9 +159,7 @@ async def test_a_million_row_merge_dragged_to_the_middle_costs_a_few_requests(pr
     sims = [private("voipstudio", 1_000_000), private("portsip", 5000)]
     providers = [provider_for(sim) for sim in sims]
     try:
-        merged = MergedSource([PagedSource(p, snapshot=CLOCK, page_size=100) for p in providers])
-        merged.request(0, 40, lambda: None)
-        await merged._bg
+        merged = await shown(providers)
         assert merged.complete and merged.count == 1_005_000
         before = listing_hits(sims)
         middle = merged.count // 2

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from rich.console import Console
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from cdrtui.filters import FilterSpec
 from cdrtui.tui.screens.browser import BrowserScreen
@@ -17,7 +17,7 @@ from cdrtui.tui.screens.export import ExportScreen
 from cdrtui.tui.widgets.call_table import CallTable
 from cdrtui.tui.widgets.filter_sidebar import FilterState
 from cdrtui.tui.widgets.status_line import StatusLine
-from support import CLOCK, make_app, wait_for
+from support import CLOCK, export_to, make_app, wait_for
 
 SIZE = (120, 36)
 
@@ -124,10 +124,7 @@ async def test_copy_and_export_are_masked_too(sims, tmp_path: Path) -> None:
         await app.push_screen(screen)
         await pilot.pause()
         target = tmp_path / "masked.jsonl"
-        await pilot.click("#format-jsonl", offset=(3, 0))
-        screen.query_one("#export-path", Input).value = str(target)
-        await pilot.click("#export-start")
-        await wait_for(pilot, lambda: screen.written is not None, timeout=20)
+        await export_to(pilot, screen, target)
         lines = [json.loads(line) for line in target.read_text().splitlines()]
         assert len(lines) == 1000
         first = next(r for r in lines if r["id"] == call.id)

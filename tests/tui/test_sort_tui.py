@@ -7,7 +7,7 @@ from __future__ import annotations
 from cdrtui.tui.screens.sorting import SortScreen
 from cdrtui.tui.widgets.call_table import CallTable
 from cdrtui.tui.widgets.status_line import StatusLine
-from support import idle, make_app, wait_for
+from support import export_to, idle, make_app, wait_for
 
 SIZE = (80, 24)
 
@@ -116,7 +116,7 @@ async def test_e_exports_the_sorted_view_in_its_order_and_says_recordings_are_le
     listing, none twice), in the provider's order; the dialog says so and why links are missing."""
     import json
 
-    from textual.widgets import Input, Static
+    from textual.widgets import Static
 
     from cdrtui.tui.screens.export import ExportScreen
 
@@ -131,10 +131,7 @@ async def test_e_exports_the_sorted_view_in_its_order_and_says_recordings_are_le
         summary = str(screen.query_one("#export-summary", Static).render())
         assert "sorted by talk time, largest first" in summary and "recording links are left out" in summary
         target = tmp_path / "sorted.jsonl"
-        await pilot.click("#format-jsonl", offset=(3, 0))
-        screen.query_one("#export-path", Input).value = str(target)
-        await pilot.click("#export-start")
-        await wait_for(pilot, lambda: screen.written is not None, timeout=20)
+        await export_to(pilot, screen, target)
     rows = [json.loads(line) for line in target.read_text().splitlines()]
     talk = [row["duration_s"] for row in rows]
     assert talk == sorted(talk, reverse=True) and talk[0] > talk[-1]
