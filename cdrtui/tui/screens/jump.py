@@ -70,7 +70,6 @@ def parse_jump(text: str, now: datetime, utc: bool) -> tuple[datetime, str]:
 class JumpScreen(Dialog[tuple[datetime, str] | None]):
     DEFAULT_CSS = """
     JumpScreen > #jump-dialog { width: 64; }
-    JumpScreen #jump-problem { color: $error; height: auto; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="jump.cancel")]
 
@@ -80,7 +79,7 @@ class JumpScreen(Dialog[tuple[datetime, str] | None]):
         self.utc = utc
         self.ready = ready  # handed the input once it has focus (the keys typed after `:`)
         self._answered = False
-        self._handed: set[events.Key] = set()  # keys passed to the input, seen again if they bubble
+        self._handed: set[events.Key] = set()  # Enters passed to the input, seen again as they bubble
 
     def compose(self) -> ComposeResult:
         zone = "UTC" if self.utc else (self.now.astimezone().tzname() or "local time")
@@ -88,7 +87,7 @@ class JumpScreen(Dialog[tuple[datetime, str] | None]):
             yield Static(Text("Jump to a time"), id="jump-title", classes="dialog-title")
             yield Static(Text(f"In {zone} (t switches). E.g. {EXAMPLES}"), id="jump-help", classes="dialog-help")
             yield Input(placeholder="14:05", id="jump-when")
-            yield Static("", id="jump-problem")
+            yield Static("", id="jump-problem", classes="dialog-error")
 
     def on_mount(self) -> None:
         field = self.query_one(Input)
@@ -110,7 +109,8 @@ class JumpScreen(Dialog[tuple[datetime, str] | None]):
             event.stop()
             event.prevent_default()
             handed = events.Key(event.key, event.character)
-            self._handed.add(handed)
+            if event.key == "enter":  # the only key that comes back: the input stops the others
+                self._handed.add(handed)
             self.query_one("#jump-when", Input).post_message(handed)
 
     @on(Input.Submitted, "#jump-when")
